@@ -455,7 +455,9 @@ service_task_new (AsabTaskService *self,
 {
   GTask *task = g_task_new (self, cancellable, task_completed_cb, rec);
 
-  g_task_set_source_tag (task, asab_task_service_task_tag);
+  /* The function, not the macro: the macro also names the task after the
+   * tag, which costs a copy and hides an unnamed task's lack of a name. */
+  (g_task_set_source_tag) (task, asab_task_service_task_tag);
   if (name != NULL)
     g_task_set_name (task, name);
 
@@ -1190,15 +1192,18 @@ stop_timer_cb (gpointer data)
   AsabTaskService *self = data;
   guint n_running = g_atomic_int_get (&self->n_running);
   guint n_queued = g_atomic_int_get (&self->n_queued);
+  char running_str[16], queued_str[16];
   g_autofree char *message = NULL;
   g_autoptr(GError) error = NULL;
 
   /* Translators: ASAB's own form: tasks still running, plus tasks that
    * never started. */
   message = g_strdup_printf (_("%u+%u pending and incomplete tasks"), n_running, n_queued);
+  g_snprintf (running_str, sizeof running_str, "%u", n_running);
+  g_snprintf (queued_str, sizeof queued_str, "%u", n_queued);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                    "ASAB_N_RUNNING", "%u", n_running,
-                    "ASAB_N_QUEUED", "%u", n_queued,
+                    "ASAB_N_RUNNING", running_str,
+                    "ASAB_N_QUEUED", queued_str,
                     "MESSAGE", "%s", message);
 
   error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
