@@ -213,17 +213,25 @@ asab_task_service_task_tag (void)
 
 static void
 service_log (GLogLevelFlags  level,
-             guint64         id,
+             const char     *id,
              const char     *name,
              const char     *message)
 {
-  char id_str[G_ASCII_DTOSTR_BUF_SIZE];
-
-  g_snprintf (id_str, sizeof id_str, "%" G_GUINT64_FORMAT, id);
   g_log_structured (G_LOG_DOMAIN, level,
-                    "ASAB_TASK_ID", id_str,
+                    "ASAB_TASK_ID", id,
                     "ASAB_TASK_NAME", name != NULL ? name : "",
                     "MESSAGE", "%s", message);
+}
+
+#define ID_STR_SIZE 24
+
+static const char *
+format_id (char    buffer[ID_STR_SIZE],
+           guint64 id)
+{
+  g_snprintf (buffer, ID_STR_SIZE, "%" G_GUINT64_FORMAT, id);
+
+  return buffer;
 }
 
 static void
@@ -231,20 +239,20 @@ service_log_failure (guint64       id,
                      const char   *name,
                      const GError *error)
 {
+  char id_str[ID_STR_SIZE];
   g_autofree char *message = NULL;
 
+  format_id (id_str, id);
   if (name != NULL)
     /* Translators: the first %s is the name of a task, the second its
      * number, the third the error message. */
-    message = g_strdup_printf (_("Task “%s” (%" G_GUINT64_FORMAT ") failed: %s"),
-                               name, id, error->message);
+    message = g_strdup_printf (_("Task “%s” (%s) failed: %s"), name, id_str, error->message);
   else
     /* Translators: the first %s is the number of a task, the second the
      * error message. */
-    message = g_strdup_printf (_("Unnamed task (%" G_GUINT64_FORMAT ") failed: %s"),
-                               id, error->message);
+    message = g_strdup_printf (_("Unnamed task (%s) failed: %s"), id_str, error->message);
 
-  service_log (G_LOG_LEVEL_WARNING, id, name, message);
+  service_log (G_LOG_LEVEL_WARNING, id_str, name, message);
 }
 
 static void
@@ -257,7 +265,7 @@ service_log_refusal (const char *name)
   else
     message = g_strdup (_("The task service has been stopped: an unnamed task was refused"));
 
-  service_log (G_LOG_LEVEL_WARNING, 0, name, message);
+  service_log (G_LOG_LEVEL_WARNING, "0", name, message);
 }
 
 /* Checks a precondition like g_return_val_if_fail(), and also releases what
@@ -588,10 +596,12 @@ forever_schedule_restart (AsabTaskService *self,
 
   if (error == NULL)
     {
+      char id_str[ID_STR_SIZE];
       g_autofree char *message =
-        g_strdup_printf ("Task %" G_GUINT64_FORMAT " exited, restarting in %u ms",
-                         rec->id, rec->backoff_ms);
-      service_log (G_LOG_LEVEL_DEBUG, rec->id, name, message);
+        g_strdup_printf ("Task %s exited, restarting in %u ms",
+                         format_id (id_str, rec->id), rec->backoff_ms);
+
+      service_log (G_LOG_LEVEL_DEBUG, id_str, name, message);
     }
 
   g_object_unref (rec->task);
@@ -1541,6 +1551,8 @@ asab_task_service_class_init (AsabTaskServiceClass *klass)
                               G_TYPE_FROM_CLASS (klass),
                               asab_marshal_BOOLEAN__OBJECT_BOXEDv);
 
+  /* The signal exists once the class does: make sure it does. */
+  g_type_class_ref (G_TYPE_CANCELLABLE);
   cancelled_signal_id = g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE);
   adopted_quark = g_quark_from_static_string ("asab-task-service-adopted");
 }
@@ -1583,8 +1595,8 @@ asab_task_service_new (GMainContext *context)
  * @application: the application whose lifetime the service follows
  *
  * Creates a task service that runs tasks on the global default main
- * context, where g_application_run() runs, and follows the lifetime of
- * @application: see [property@Asab.TaskService:application].
+ * context, where g_application_run() runs, and follows the lifetime of the
+ * application, as [property@Asab.TaskService:application] describes.
  *
  * Returns: (transfer full): a new task service
  *

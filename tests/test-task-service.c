@@ -23,6 +23,7 @@ typedef struct
   GPtrArray *done_tasks;
   GPtrArray *done_errors;
   GArray *order;
+  gboolean forget_tasks;
 } Fixture;
 
 static void
@@ -42,6 +43,8 @@ on_task_done (AsabTaskService *service,
   else
     f->n_done_failed++;
 
+  if (f->forget_tasks)
+    return;
   g_ptr_array_add (f->done_tasks, g_object_ref (task));
   g_ptr_array_add (f->done_errors, error != NULL ? g_error_copy (error) : NULL);
 }
@@ -105,6 +108,18 @@ fail_now (GTask        *task,
 
   f->n_called++;
   g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no such thing");
+}
+
+static void
+check_not_cancelled (GTask        *task,
+                     GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  Fixture *f = user_data;
+
+  f->n_called++;
+  g_assert_false (g_cancellable_is_cancelled (cancellable));
+  g_task_return_boolean (task, TRUE);
 }
 
 /* Starts and keeps the task running until its cancellable is cancelled. */
@@ -307,6 +322,101 @@ test_schedule_unique_ids (void)
     }
 
   test_iterate_until (f.context, f.n_done == 5000);
+  fixture_clear (&f);
+}
+
+static void
+count_cancelled (GCancellable *cancellable,
+                 gpointer      data)
+{
+  guint *n = data;
+
+  (*n)++;
+}
+
+typedef struct
+{
+  Fixture *f;
+  guint n_stale;
+  GCancellable *seen[2];
+} Leftover;
+
+static void
+leave_handler (GTask        *task,
+               GCancellable *cancellable,
+               gpointer      user_data)
+{
+  Leftover *l = user_data;
+
+  /* Connected and never disconnected. */
+  g_signal_connect (cancellable, "cancelled", G_CALLBACK (count_cancelled), &l->n_stale);
+  l->seen[0] = cancellable;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+note_cancellable (GTask        *task,
+                  GCancellable *cancellable,
+                  gpointer      user_data)
+{
+  Leftover *l = user_data;
+
+  l->seen[1] = cancellable;
+  wait_for_cancel (task, cancellable, l->f);
+}
+
+static void
+test_schedule_fresh_cancellable (void)
+{
+  Fixture f;
+  Leftover l = { &f, 0, { NULL, NULL } };
+  guint64 id;
+
+  fixture_init (&f);
+  f.forget_tasks = TRUE;
+
+  /* Nobody keeps the first task: its cancellable could be reused, but a
+   * handler left on it must never see the next task's cancellation. */
+  asab_task_service_schedule (f.service, leave_handler, &l);
+  test_iterate_until (f.context, f.n_done == 1);
+  g_assert_nonnull (l.seen[0]);
+
+  id = asab_task_service_schedule (f.service, note_cancellable, &l);
+  test_iterate_until (f.context, f.n_called == 1);
+  asab_task_service_cancel (f.service, id);
+  test_iterate_until (f.context, f.n_done == 2);
+  g_assert_cmpuint (f.n_done_cancelled, ==, 1);
+  g_assert_cmpuint (l.n_stale, ==, 0);
+
+  fixture_clear (&f);
+}
+
+static void
+test_schedule_many_unkept (void)
+{
+  Fixture f;
+
+  fixture_init (&f);
+  f.forget_tasks = TRUE;
+
+  /* Tasks nobody keeps, so that the service can recycle what they used;
+   * each still starts with a cancellable that is not cancelled. */
+  for (guint round = 0; round < 4; round++)
+    {
+      for (guint i = 0; i < 500; i++)
+        asab_task_service_schedule (f.service, check_not_cancelled, &f);
+      if (round % 2 == 1)
+        {
+          guint64 id = asab_task_service_schedule (f.service, wait_for_cancel, &f);
+
+          test_iterate_until (f.context, f.n_called == (round + 1) * 500 + (round + 1) / 2);
+          asab_task_service_cancel (f.service, id);
+        }
+      test_iterate_until (f.context, f.n_done == (round + 1) * 500 + (round + 1) / 2);
+    }
+  g_assert_cmpuint (f.n_done_ok, ==, 2000);
+  g_assert_cmpuint (f.n_done_cancelled, ==, 2);
+
   fixture_clear (&f);
 }
 
@@ -2138,6 +2248,8 @@ main (int   argc,
   g_test_add_func ("/task-service/schedule/complete-later", test_schedule_complete_later);
   g_test_add_func ("/task-service/schedule/result-freed", test_schedule_result_freed);
   g_test_add_func ("/task-service/schedule/unique-ids", test_schedule_unique_ids);
+  g_test_add_func ("/task-service/schedule/fresh-cancellable", test_schedule_fresh_cancellable);
+  g_test_add_func ("/task-service/schedule/many-unkept", test_schedule_many_unkept);
 
   g_test_add_func ("/task-service/failure/logged", test_failure_logged);
   g_test_add_func ("/task-service/failure/unnamed", test_failure_unnamed);
