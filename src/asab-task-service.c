@@ -70,6 +70,7 @@
 #define FOREVER_BACKOFF_MAX_MS    2000
 #define FOREVER_HEALTHY_RUN_USEC  (5 * G_USEC_PER_SEC)
 #define SPARE_CANCELLABLES_MAX    256
+#define REFUSAL_LOG_INTERVAL_USEC (10 * G_USEC_PER_SEC)
 
 typedef enum
 {
@@ -169,7 +170,10 @@ struct _AsabTaskService
   int n_running;
   int n_queued;
   int max_concurrent;
+  int max_queued;
   int stop_timeout_ms;
+  gint64 last_full_warning;
+  int n_refused_quietly;
 };
 
 G_DEFINE_FINAL_TYPE (AsabTaskService, asab_task_service, G_TYPE_OBJECT)
@@ -179,6 +183,7 @@ enum {
   PROP_CONTEXT,
   PROP_APPLICATION,
   PROP_MAX_CONCURRENT,
+  PROP_MAX_QUEUED,
   PROP_STOP_TIMEOUT,
   PROP_N_RUNNING,
   PROP_N_QUEUED,
@@ -266,6 +271,53 @@ service_log_refusal (const char *name)
     message = g_strdup (_("The task service has been stopped: an unnamed task was refused"));
 
   service_log (G_LOG_LEVEL_WARNING, "0", name, message);
+}
+
+/* Says that the queue is full at most once per interval, from whichever
+ * thread was refused, with the number of refusals it kept quiet about.
+ */
+static void
+service_log_full (AsabTaskService *self,
+                  const char      *name)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *message = NULL;
+  guint limit = g_atomic_int_get (&self->max_queued);
+  guint quiet;
+
+  g_mutex_lock (&self->lock);
+  if (self->last_full_warning != 0 && now - self->last_full_warning < REFUSAL_LOG_INTERVAL_USEC)
+    {
+      self->n_refused_quietly++;
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  self->last_full_warning = now;
+  quiet = self->n_refused_quietly;
+  self->n_refused_quietly = 0;
+  g_mutex_unlock (&self->lock);
+
+  if (name != NULL)
+    /* Translators: %s is the name of a task, the first %u the queue's
+     * limit, the second how many tasks were refused without a warning
+     * since the last one. */
+    message = g_strdup_printf (_("The task queue is full: task “%s” was refused (limit %u, "
+                                 "%u more refused since the last warning)"),
+                               name, limit, quiet);
+  else
+    message = g_strdup_printf (_("The task queue is full: an unnamed task was refused (limit %u, "
+                                 "%u more refused since the last warning)"),
+                               limit, quiet);
+
+  service_log (G_LOG_LEVEL_WARNING, "0", name, message);
+}
+
+static inline gboolean
+service_queue_is_full (AsabTaskService *self)
+{
+  guint max = g_atomic_int_get (&self->max_queued);
+
+  return max != 0 && (guint) g_atomic_int_get (&self->n_queued) >= max;
 }
 
 /* Checks a precondition like g_return_val_if_fail(), and also releases what
@@ -1335,6 +1387,9 @@ asab_task_service_get_property (GObject    *object,
     case PROP_MAX_CONCURRENT:
       g_value_set_uint (value, asab_task_service_get_max_concurrent (self));
       break;
+    case PROP_MAX_QUEUED:
+      g_value_set_uint (value, asab_task_service_get_max_queued (self));
+      break;
     case PROP_STOP_TIMEOUT:
       g_value_set_uint (value, asab_task_service_get_stop_timeout (self));
       break;
@@ -1367,6 +1422,9 @@ asab_task_service_set_property (GObject      *object,
       break;
     case PROP_MAX_CONCURRENT:
       asab_task_service_set_max_concurrent (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_QUEUED:
+      asab_task_service_set_max_queued (self, g_value_get_uint (value));
       break;
     case PROP_STOP_TIMEOUT:
       asab_task_service_set_stop_timeout (self, g_value_get_uint (value));
@@ -1440,6 +1498,24 @@ asab_task_service_class_init (AsabTaskServiceClass *klass)
    */
   properties[PROP_MAX_CONCURRENT] =
     g_param_spec_uint ("max-concurrent", NULL, NULL,
+                       0, G_MAXINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * AsabTaskService:max-queued: (getter get_max_queued) (setter set_max_queued)
+   *
+   * The most tasks that may wait to start; 0, the default, means no limit.
+   *
+   * When producers outrun the context, a call that would queue more is
+   * refused: it returns 0 and calls the destroy notify at once, so that the
+   * caller always learns of it and memory stays bounded. A warning is
+   * logged for the first refusal, then at most once every ten seconds,
+   * with the number of refusals in between.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_QUEUED] =
+    g_param_spec_uint ("max-queued", NULL, NULL,
                        0, G_MAXINT, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1707,6 +1783,14 @@ service_schedule (AsabTaskService *self,
   if (self->stopping)
     return service_refuse (name, user_data, destroy);
 
+  if (service_queue_is_full (self))
+    {
+      service_log_full (self, name);
+      if (destroy != NULL)
+        destroy (user_data);
+      return 0;
+    }
+
   rec = task_record_new (kind, NULL);
   rec->func = func;
   rec->user_data = user_data;
@@ -1838,6 +1922,15 @@ asab_task_service_schedule_threadsafe (AsabTaskService *self,
       g_mutex_unlock (&self->lock);
       g_free (rec);
       return service_refuse (name, user_data, destroy);
+    }
+  if (service_queue_is_full (self))
+    {
+      g_mutex_unlock (&self->lock);
+      g_free (rec);
+      service_log_full (self, name);
+      if (destroy != NULL)
+        destroy (user_data);
+      return 0;
     }
   id = asab_id_table_insert (&self->ids, &rec->id);
   g_queue_push_tail_link (&self->in_transit, &rec->link);
@@ -2353,6 +2446,49 @@ asab_task_service_set_max_concurrent (AsabTaskService *self,
   g_atomic_int_set (&self->max_concurrent, max_concurrent);
   service_wake (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_CONCURRENT]);
+}
+
+/**
+ * asab_task_service_get_max_queued: (get-property max-queued)
+ * @self: a task service
+ *
+ * Gets the most tasks that may wait to start.
+ *
+ * Returns: the limit, or 0 for no limit
+ *
+ * Since: 1.0
+ */
+guint
+asab_task_service_get_max_queued (AsabTaskService *self)
+{
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
+
+  return g_atomic_int_get (&self->max_queued);
+}
+
+/**
+ * asab_task_service_set_max_queued: (set-property max-queued)
+ * @self: a task service
+ * @max_queued: the most tasks that may wait to start, or 0 for no limit
+ *
+ * Sets the most tasks that may wait to start; see
+ * [property@Asab.TaskService:max-queued]. It is safe to call from any
+ * thread.
+ *
+ * Since: 1.0
+ */
+void
+asab_task_service_set_max_queued (AsabTaskService *self,
+                                  guint            max_queued)
+{
+  g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
+  g_return_if_fail (max_queued <= G_MAXINT);
+
+  if ((guint) g_atomic_int_get (&self->max_queued) == max_queued)
+    return;
+
+  g_atomic_int_set (&self->max_queued, max_queued);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED]);
 }
 
 /**

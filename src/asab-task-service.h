@@ -114,6 +114,11 @@ ASAB_AVAILABLE_IN_1_0
 void             asab_task_service_set_max_concurrent  (AsabTaskService  *self,
                                                         guint             max_concurrent);
 ASAB_AVAILABLE_IN_1_0
+guint            asab_task_service_get_max_queued      (AsabTaskService  *self);
+ASAB_AVAILABLE_IN_1_0
+void             asab_task_service_set_max_queued      (AsabTaskService  *self,
+                                                        guint             max_queued);
+ASAB_AVAILABLE_IN_1_0
 guint            asab_task_service_get_stop_timeout    (AsabTaskService  *self);
 ASAB_AVAILABLE_IN_1_0
 void             asab_task_service_set_stop_timeout    (AsabTaskService  *self,

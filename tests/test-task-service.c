@@ -1497,6 +1497,61 @@ test_max_concurrent_raise (void)
   fixture_clear (&f);
 }
 
+/* Back-pressure */
+
+static gpointer
+produce_until_refused (gpointer user_data)
+{
+  Fixture *f = user_data;
+  guint accepted = 0;
+
+  for (guint i = 0; i < 1000; i++)
+    if (asab_task_service_schedule_threadsafe (f->service, "flood", complete_now, f, count_destroy) > 0)
+      accepted++;
+
+  return GUINT_TO_POINTER (accepted);
+}
+
+static void
+test_max_queued_refuses (void)
+{
+  Fixture f;
+  guint accepted = 0;
+  GThread *thread;
+
+  fixture_init (&f);
+  asab_task_service_set_max_queued (f.service, 100);
+  g_assert_cmpuint (asab_task_service_get_max_queued (f.service), ==, 100);
+
+  for (guint i = 0; i < 150; i++)
+    if (asab_task_service_schedule_full (f.service, "many", complete_now, &f, count_destroy) > 0)
+      accepted++;
+
+  /* The caller learns of every refusal; one warning says so. */
+  g_assert_cmpuint (accepted, ==, 100);
+  g_assert_cmpuint (f.n_destroyed, ==, 50);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, 100);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
+  g_assert_nonnull (strstr (test_captured_nth (G_LOG_LEVEL_WARNING, 0)->message, "full"));
+
+  test_iterate_until (f.context, f.n_done == 100);
+  g_assert_cmpuint (f.n_destroyed, ==, 150);
+
+  /* The same from another thread while the context does not run. */
+  g_assert_true (g_main_context_acquire (f.context));
+  thread = g_thread_new ("flood", produce_until_refused, &f);
+  accepted = GPOINTER_TO_UINT (g_thread_join (thread));
+  g_main_context_release (f.context);
+  g_assert_cmpuint (accepted, ==, 100);
+  g_assert_cmpuint (f.n_destroyed, ==, 150 + 900);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
+
+  test_iterate_until (f.context, f.n_done == 200);
+  g_assert_cmpuint (f.n_destroyed, ==, 1150);
+
+  fixture_clear (&f);
+}
+
 /* 11. stop */
 
 static void
@@ -2289,6 +2344,8 @@ main (int   argc,
 
   g_test_add_func ("/task-service/max-concurrent/limit", test_max_concurrent_limit);
   g_test_add_func ("/task-service/max-concurrent/raise", test_max_concurrent_raise);
+
+  g_test_add_func ("/task-service/max-queued/refuses", test_max_queued_refuses);
 
   g_test_add_func ("/task-service/stop/cancels", test_stop_cancels);
   g_test_add_func ("/task-service/stop/timeout", test_stop_timeout);
