@@ -162,9 +162,11 @@ struct _AsabTaskService
   GQueue arrived;
   GArray *cancelled_ids;
   GPtrArray *gone_sources;
-  guint handoff_pending : 1;
-  guint wake_pending : 1;
-  guint stopping : 1;
+  /* Whole fields, not bits: producers write these under the lock while the
+   * context's thread reads stopping, which only it writes, without it. */
+  gboolean handoff_pending;
+  gboolean wake_pending;
+  gboolean stopping;
 
   /* Any thread, atomic. */
   int n_running;
