@@ -983,6 +983,18 @@ service_sweep (AsabTaskService *self)
     g_source_destroy (g_ptr_array_index (sources, i));
 }
 
+/* Marks the service stopped, from any thread: nothing is accepted from now
+ * on, and the dispatcher sweeps on its next run.
+ */
+static void
+service_request_stop (AsabTaskService *self)
+{
+  g_mutex_lock (&self->lock);
+  self->stopping = TRUE;
+  service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
 /* Processing */
 
 static void
@@ -1212,7 +1224,13 @@ service_receive_in_transit (AsabTaskService *self)
 static gboolean
 handoff_cb (gpointer data)
 {
-  service_receive_in_transit (data);
+  AsabTaskService *self = data;
+
+  service_receive_in_transit (self);
+  /* Whoever runs this holds the context, so g_application_run() is not
+   * iterating it elsewhere: hold the application now, or it could return
+   * before the dispatcher runs. */
+  service_update_hold (self);
 
   return G_SOURCE_REMOVE;
 }
@@ -1326,7 +1344,7 @@ asab_task_service_dispose (GObject *object)
           g_main_context_release (self->context);
         }
       else
-        asab_task_service_stop_async (self, NULL, NULL, NULL);
+        service_request_stop (self);
     }
 
   G_OBJECT_CLASS (asab_task_service_parent_class)->dispose (object);
@@ -2249,10 +2267,7 @@ asab_task_service_stop_async (AsabTaskService     *self,
   g_task_set_source_tag (task, asab_task_service_stop_async);
   g_task_set_name (task, "[asab] stop");
 
-  g_mutex_lock (&self->lock);
-  self->stopping = TRUE;
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
+  service_request_stop (self);
 
   if (self->swept && service_n_live (self) == 0)
     {
@@ -2324,8 +2339,11 @@ stop_sync_cb (GObject      *object,
  * the service's context until the stop has completed or timed out.
  *
  * Call it from the thread that runs the service's context, or from a
- * thread that can acquire it; it may be called from a task's function or a
- * signal handler of the service.
+ * thread that can acquire it; from another thread it logs a critical and
+ * only starts the stop. It may be called from a signal handler of the
+ * service. Called from a task's function, it also waits for that task,
+ * which cannot end before its function returns, until the stop timeout:
+ * use [method@Asab.TaskService.stop_async] there.
  *
  * Since: 1.0
  */
@@ -2340,7 +2358,7 @@ asab_task_service_stop (AsabTaskService *self)
     {
       g_critical ("%s: the service's main context belongs to another thread; "
                   "use asab_task_service_stop_async() there", G_STRFUNC);
-      asab_task_service_stop_async (self, NULL, NULL, NULL);
+      service_request_stop (self);
       return;
     }
 

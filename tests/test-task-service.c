@@ -2248,6 +2248,39 @@ test_application_hold (void)
 }
 
 static void
+app_activate_threadsafe (GApplication *app,
+                         AppData      *data)
+{
+  data->service = asab_task_service_new_for_application (app);
+  g_signal_connect (data->service, "task-done", G_CALLBACK (on_task_done), data->f);
+  asab_task_service_schedule_threadsafe (data->service, NULL, complete_later, data->f, NULL);
+}
+
+static void
+test_application_hold_threadsafe (void)
+{
+  Fixture f;
+  g_autoptr(GApplication) app = NULL;
+  AppData data = { &f, NULL, FALSE };
+
+  fixture_init (&f);
+  g_main_context_pop_thread_default (f.context);
+  g_main_context_unref (f.context);
+  f.context = g_main_context_ref (g_main_context_default ());
+  g_main_context_push_thread_default (f.context);
+
+  /* Handed off, not yet dispatched when activate returns: the application
+   * is held all the same, so the task runs and succeeds. */
+  app = g_application_new ("org.asab.Test.HoldThreadsafe", G_APPLICATION_NON_UNIQUE);
+  g_signal_connect (app, "activate", G_CALLBACK (app_activate_threadsafe), &data);
+  g_assert_cmpint (g_application_run (app, 0, NULL), ==, 0);
+  g_assert_cmpuint (f.n_done_ok, ==, 1);
+  g_clear_object (&data.service);
+
+  fixture_clear (&f);
+}
+
+static void
 app_activate_forever (GApplication *app,
                       AppData      *data)
 {
@@ -2373,6 +2406,7 @@ main (int   argc,
   g_test_add_func ("/task-service/bad-input", test_bad_input);
 
   g_test_add_func ("/task-service/application/hold", test_application_hold);
+  g_test_add_func ("/task-service/application/hold-threadsafe", test_application_hold_threadsafe);
   g_test_add_func ("/task-service/application/shutdown-stops", test_application_shutdown_stops);
 
   return g_test_run ();
