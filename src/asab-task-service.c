@@ -150,6 +150,9 @@ struct _AsabTaskService
   GPtrArray *stop_tasks;
   GSource *stop_timer;
   guint processing;
+  /* Tasks completed while their function is still on the stack: they have
+   * ended as far as a stop is concerned. */
+  guint n_completed_in_func;
   guint holding_application : 1;
   guint notified_n_running;
   guint notified_n_queued;
@@ -506,6 +509,40 @@ static void task_completed_cb (GObject      *object,
                                GAsyncResult *result,
                                gpointer      user_data);
 
+/* A GTask completes on the thread-default context of the thread that
+ * created it, so the service's context must be the thread-default one
+ * whenever the service creates a GTask. It usually is already; otherwise
+ * the calling thread pushes it, if it can own it. Returns FALSE when
+ * another thread owns the context.
+ */
+static gboolean
+service_push_context (AsabTaskService *self,
+                      gboolean        *pushed)
+{
+  GMainContext *thread_default = g_main_context_get_thread_default ();
+
+  *pushed = FALSE;
+  if ((thread_default != NULL ? thread_default : g_main_context_default ()) == self->context)
+    return TRUE;
+
+  if (!g_main_context_acquire (self->context))
+    return FALSE;
+
+  g_main_context_push_thread_default (self->context);
+  g_main_context_release (self->context);
+  *pushed = TRUE;
+
+  return TRUE;
+}
+
+static void
+service_pop_context (AsabTaskService *self,
+                     gboolean         pushed)
+{
+  if (pushed)
+    g_main_context_pop_thread_default (self->context);
+}
+
 /* The record keeps a reference of its own on the cancellable, so that it can
  * be recycled once the GTask is gone.
  */
@@ -640,6 +677,7 @@ forever_schedule_restart (AsabTaskService *self,
   GCancellable *cancellable = g_task_get_cancellable (rec->task);
   g_autofree char *name = g_strdup (g_task_get_name (rec->task));
   gint64 now = g_get_monotonic_time ();
+  gboolean pushed;
 
   if (now - rec->time >= FOREVER_HEALTHY_RUN_USEC)
     rec->backoff_ms = 0;
@@ -659,7 +697,10 @@ forever_schedule_restart (AsabTaskService *self,
     }
 
   g_object_unref (rec->task);
+  /* The dispatcher runs on the thread that owns the context. */
+  service_push_context (self, &pushed);
   rec->task = service_task_new (self, rec, name, cancellable);
+  service_pop_context (self, pushed);
   rec->time = g_get_monotonic_time () + rec->backoff_ms * (gint64) 1000;
   service_insert_delayed (self, rec);
 }
@@ -696,7 +737,8 @@ service_n_live (AsabTaskService *self)
 static void
 service_check_stopped (AsabTaskService *self)
 {
-  if (self->stop_tasks != NULL && self->swept && service_n_live (self) == 0)
+  if (self->stop_tasks != NULL && self->swept &&
+      service_n_live (self) == self->n_completed_in_func)
     service_complete_stop (self, NULL);
 }
 
@@ -757,7 +799,10 @@ task_record_completed (AsabTaskService *self,
    * has returned, not under its feet.
    */
   if (in_func)
-    rec->state = TASK_STATE_RETURNED_IN_FUNC;
+    {
+      rec->state = TASK_STATE_RETURNED_IN_FUNC;
+      self->n_completed_in_func++;
+    }
   else
     task_record_move (self, rec, TASK_STATE_FINISHED);
 }
@@ -858,7 +903,10 @@ task_record_start (AsabTaskService *self,
   rec->func (rec->task, g_task_get_cancellable (rec->task), rec->user_data);
 
   if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
-    task_record_finish (self, rec);
+    {
+      self->n_completed_in_func--;
+      task_record_finish (self, rec);
+    }
   else
     rec->state = TASK_STATE_RUNNING;
 }
@@ -970,6 +1018,11 @@ service_sweep (AsabTaskService *self)
     {
       TaskRecord *rec = l->data;
       GCancellable *cancellable = g_task_get_cancellable (rec->task);
+
+      /* Completed already: cancelling now would turn its result into a
+       * cancellation. */
+      if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
+        continue;
 
       if (cancellable != NULL)
         g_ptr_array_add (cancellables, g_object_ref (cancellable));
@@ -1180,6 +1233,7 @@ service_receive_in_transit (AsabTaskService *self)
 {
   GQueue batch = G_QUEUE_INIT;
   g_autoptr(GPtrArray) cancelled = NULL;
+  gboolean pushed;
 
   g_mutex_lock (&self->lock);
   batch = self->in_transit;
@@ -1190,6 +1244,8 @@ service_receive_in_transit (AsabTaskService *self)
   if (batch.length == 0)
     return;
 
+  /* Whoever runs this owns the context. */
+  service_push_context (self, &pushed);
   for (GList *l = batch.head; l != NULL; l = l->next)
     {
       TaskRecord *rec = l->data;
@@ -1198,6 +1254,7 @@ service_receive_in_transit (AsabTaskService *self)
                                     g_cancellable_new ());
       rec->state = TASK_STATE_ARRIVED;
     }
+  service_pop_context (self, pushed);
 
   g_mutex_lock (&self->lock);
   for (GList *l = batch.head; l != NULL; l = l->next)
@@ -1272,7 +1329,7 @@ static gboolean
 stop_timer_cb (gpointer data)
 {
   AsabTaskService *self = data;
-  guint n_running = g_atomic_int_get (&self->n_running);
+  guint n_running = g_atomic_int_get (&self->n_running) - self->n_completed_in_func;
   guint n_queued = g_atomic_int_get (&self->n_queued);
   char running_str[16], queued_str[16];
   g_autofree char *message = NULL;
@@ -1789,6 +1846,56 @@ service_refuse (const char     *name,
   return 0;
 }
 
+/* Queues a task for the hand-off to the context; any thread. */
+static guint64
+service_schedule_threadsafe (AsabTaskService *self,
+                             TaskKind         kind,
+                             const char      *name,
+                             AsabTaskFunc     func,
+                             gpointer         user_data,
+                             GDestroyNotify   destroy)
+{
+  TaskRecord *rec;
+  gboolean need_handoff;
+  guint64 id;
+
+  rec = task_record_new (kind, name != NULL ? name : "");
+  rec->func = func;
+  rec->user_data = user_data;
+  rec->destroy = destroy;
+  rec->state = TASK_STATE_IN_TRANSIT;
+  rec->in_transit = TRUE;
+
+  g_mutex_lock (&self->lock);
+  if (self->stopping)
+    {
+      g_mutex_unlock (&self->lock);
+      g_free (rec);
+      return service_refuse (name, user_data, destroy);
+    }
+  if (service_queue_is_full (self))
+    {
+      g_mutex_unlock (&self->lock);
+      g_free (rec);
+      service_log_full (self, name);
+      if (destroy != NULL)
+        destroy (user_data);
+      return 0;
+    }
+  id = asab_id_table_insert (&self->ids, &rec->id);
+  g_queue_push_tail_link (&self->in_transit, &rec->link);
+  g_atomic_int_inc (&self->n_queued);
+  need_handoff = !self->handoff_pending;
+  self->handoff_pending = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  if (need_handoff)
+    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                                handoff_cb, g_object_ref (self), g_object_unref);
+
+  return id;
+}
+
 static guint64
 service_schedule (AsabTaskService *self,
                   TaskKind         kind,
@@ -1798,6 +1905,7 @@ service_schedule (AsabTaskService *self,
                   GDestroyNotify   destroy)
 {
   TaskRecord *rec;
+  gboolean pushed;
   guint64 id;
 
   if (self->stopping)
@@ -1811,12 +1919,17 @@ service_schedule (AsabTaskService *self,
       return 0;
     }
 
+  /* Called from a thread that cannot act for the context: hand it over. */
+  if (!service_push_context (self, &pushed))
+    return service_schedule_threadsafe (self, kind, name, func, user_data, destroy);
+
   rec = task_record_new (kind, NULL);
   rec->func = func;
   rec->user_data = user_data;
   rec->destroy = destroy;
   rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
   rec->stamp = service_iteration (self);
+  service_pop_context (self, pushed);
 
   g_mutex_lock (&self->lock);
   id = asab_id_table_insert (&self->ids, &rec->id);
@@ -1922,48 +2035,10 @@ asab_task_service_schedule_threadsafe (AsabTaskService *self,
                                        gpointer         user_data,
                                        GDestroyNotify   destroy)
 {
-  TaskRecord *rec;
-  gboolean need_handoff;
-  guint64 id;
-
   return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), if (destroy) destroy (user_data));
   return_refused_if_fail (func != NULL, if (destroy) destroy (user_data));
 
-  rec = task_record_new (TASK_KIND_FUNC, name != NULL ? name : "");
-  rec->func = func;
-  rec->user_data = user_data;
-  rec->destroy = destroy;
-  rec->state = TASK_STATE_IN_TRANSIT;
-  rec->in_transit = TRUE;
-
-  g_mutex_lock (&self->lock);
-  if (self->stopping)
-    {
-      g_mutex_unlock (&self->lock);
-      g_free (rec);
-      return service_refuse (name, user_data, destroy);
-    }
-  if (service_queue_is_full (self))
-    {
-      g_mutex_unlock (&self->lock);
-      g_free (rec);
-      service_log_full (self, name);
-      if (destroy != NULL)
-        destroy (user_data);
-      return 0;
-    }
-  id = asab_id_table_insert (&self->ids, &rec->id);
-  g_queue_push_tail_link (&self->in_transit, &rec->link);
-  g_atomic_int_inc (&self->n_queued);
-  need_handoff = !self->handoff_pending;
-  self->handoff_pending = TRUE;
-  g_mutex_unlock (&self->lock);
-
-  if (need_handoff)
-    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
-                                handoff_cb, g_object_ref (self), g_object_unref);
-
-  return id;
+  return service_schedule_threadsafe (self, TASK_KIND_FUNC, name, func, user_data, destroy);
 }
 
 /**
@@ -2123,6 +2198,7 @@ asab_task_service_schedule_source (AsabTaskService *self,
 {
   TaskRecord *rec;
   GSource *watch;
+  gboolean pushed;
   guint64 id;
 
   g_return_val_if_fail (source != NULL, 0);
@@ -2137,11 +2213,20 @@ asab_task_service_schedule_source (AsabTaskService *self,
       return 0;
     }
 
+  if (!service_push_context (self, &pushed))
+    {
+      g_critical ("%s: called from a thread other than the one that runs the "
+                  "service's main context", G_STRFUNC);
+      g_source_unref (source);
+      return 0;
+    }
+
   rec = task_record_new (TASK_KIND_SOURCE, NULL);
   rec->source = source;
   rec->started = TRUE;
   rec->task = service_task_new (self, rec, g_source_get_name (source),
                                 service_take_cancellable (self));
+  service_pop_context (self, pushed);
 
   /* A child source is destroyed with its parent, and its callback's destroy
    * notify then runs: that is how the service learns of the end without
@@ -2269,7 +2354,7 @@ asab_task_service_stop_async (AsabTaskService     *self,
 
   service_request_stop (self);
 
-  if (self->swept && service_n_live (self) == 0)
+  if (self->swept && service_n_live (self) == self->n_completed_in_func)
     {
       g_task_return_boolean (task, TRUE);
       return;
@@ -2341,9 +2426,10 @@ stop_sync_cb (GObject      *object,
  * Call it from the thread that runs the service's context, or from a
  * thread that can acquire it; from another thread it logs a critical and
  * only starts the stop. It may be called from a signal handler of the
- * service. Called from a task's function, it also waits for that task,
- * which cannot end before its function returns, until the stop timeout:
- * use [method@Asab.TaskService.stop_async] there.
+ * service, or from a task's function: a task that has completed its
+ * `GTask` counts as ended even while its function is still on the stack,
+ * but one that has not cannot end before its function returns, so the stop
+ * then waits for it until the stop timeout.
  *
  * Since: 1.0
  */

@@ -1789,6 +1789,111 @@ test_stop_run_dispose (void)
   fixture_clear (&f);
 }
 
+typedef struct
+{
+  Fixture *f;
+  gint64 stop_took;
+} Stopper;
+
+static void
+complete_then_stop (GTask        *task,
+                    GCancellable *cancellable,
+                    gpointer      user_data)
+{
+  Stopper *stopper = user_data;
+  gint64 start = g_get_monotonic_time ();
+
+  g_task_return_boolean (task, TRUE);
+  asab_task_service_stop (stopper->f->service);
+  stopper->stop_took = g_get_monotonic_time () - start;
+}
+
+static void
+test_stop_from_task_func (void)
+{
+  Fixture f;
+  Stopper stopper = { &f, 0 };
+
+  fixture_init (&f);
+  asab_task_service_set_stop_timeout (f.service, 2000);
+
+  /* The task has completed when it stops the service: the stop does not
+   * wait for it, and its success stands. */
+  asab_task_service_schedule (f.service, complete_then_stop, &stopper);
+  asab_task_service_schedule_full (f.service, NULL, wait_for_cancel, &f, count_destroy);
+  test_iterate_until (f.context, f.n_done == 2);
+
+  g_assert_cmpint (stopper.stop_took, <, 1000 * 1000);
+  g_assert_cmpuint (f.n_done_ok, ==, 1);
+  g_assert_cmpuint (f.n_done_cancelled, ==, 1);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 0);
+
+  fixture_clear (&f);
+}
+
+/* The service's context, iterated by a thread that has not pushed it as
+ * its thread-default context. */
+typedef struct
+{
+  GMainContext *context;
+  Fixture *f;
+  gboolean quit;
+  guint n_right_context;
+} Iterator;
+
+static void
+check_context (GTask        *task,
+               GCancellable *cancellable,
+               gpointer      user_data)
+{
+  Iterator *it = user_data;
+
+  if (g_task_get_context (task) == it->context)
+    it->n_right_context++;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+count_done_plain (AsabTaskService *service,
+                  GTask           *task,
+                  const GError    *error,
+                  gpointer         data)
+{
+  guint *n = data;
+
+  /* Two succeed; the forever task ends when the service stops. */
+  if (error != NULL)
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  (*n)++;
+}
+
+static void
+test_context_not_thread_default (void)
+{
+  GMainContext *context = test_context_new ();
+  g_autoptr(GMainContext) other = g_main_context_new ();
+  g_autoptr(AsabTaskService) service = asab_task_service_new (other);
+  Iterator it = { other, NULL, FALSE, 0 };
+  guint n_done = 0;
+
+  g_signal_connect (service, "task-done", G_CALLBACK (count_done_plain), &n_done);
+
+  /* This thread runs `other` without making it its thread-default. */
+  g_assert_true (g_main_context_acquire (other));
+  asab_task_service_schedule (service, check_context, &it);
+  asab_task_service_schedule_threadsafe (service, NULL, check_context, &it, NULL);
+  asab_task_service_run_forever (service, NULL, check_context, &it, NULL);
+  test_iterate_until (other, it.n_right_context >= 4);
+  asab_task_service_stop (service);
+  g_main_context_release (other);
+
+  g_assert_cmpuint (n_done, ==, 3);
+  g_assert_cmpuint (it.n_right_context, >=, 4);
+
+  g_clear_object (&service);
+  test_context_free (context);
+}
+
 /* 12. re-entrant handlers */
 
 typedef struct
@@ -2391,6 +2496,8 @@ main (int   argc,
   g_test_add_func ("/task-service/stop/in-transit", test_stop_in_transit);
   g_test_add_func ("/task-service/stop/last-unref", test_stop_last_unref);
   g_test_add_func ("/task-service/stop/run-dispose", test_stop_run_dispose);
+  g_test_add_func ("/task-service/stop/from-task-func", test_stop_from_task_func);
+  g_test_add_func ("/task-service/new/context-not-thread-default", test_context_not_thread_default);
 
   g_test_add_func ("/task-service/reentry/schedule-cancel", test_reentry_schedule_cancel);
   g_test_add_func ("/task-service/reentry/stop-in-task-done", test_reentry_stop_in_task_done);
