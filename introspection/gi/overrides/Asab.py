@@ -43,6 +43,7 @@ object that task-done receives); calling the unwrapped
 ``Gio.Task.return_boolean(task, ...)`` goes around that bookkeeping.
 """
 
+import functools
 import logging
 import threading
 import weakref
@@ -58,13 +59,13 @@ __all__ = []
 logger = logging.getLogger('Asab')
 
 # The Gio.Task methods that give a task its result, for Python.
-_RETURN_METHODS = (
+_RETURN_METHODS = tuple((name, getattr(Gio.Task, name)) for name in (
     'return_boolean',
     'return_error',
     'return_int',
     'return_pointer',
     'return_value',
-)
+))
 
 _BY_FUNC = 1
 _BY_BINDING = 2
@@ -85,13 +86,16 @@ class _Completion:
         self._lock = threading.Lock()
         self._by = None
 
-        # A weak reference: the methods live in the task's own __dict__.
+        # Bound with functools.partial, which costs little per task: these
+        # are set on every task. A weak reference, since the partials live
+        # in the task's own __dict__.
         task_ref = weakref.ref(task)
-        for name in _RETURN_METHODS:
-            setattr(task, name, self._wrap_return(task_ref, getattr(Gio.Task, name)))
-        task.return_error_if_cancelled = self._wrap_return_if_cancelled(task_ref)
+        for name, method in _RETURN_METHODS:
+            setattr(task, name, functools.partial(_tracked_return, self, task_ref, method))
+        task.return_error_if_cancelled = functools.partial(_tracked_return_if_cancelled,
+                                                           self, task_ref)
 
-    def _claim(self):
+    def claim(self):
         """Records that func returns the task; gives who had returned it before."""
         with self._lock:
             by = self._by
@@ -99,48 +103,9 @@ class _Completion:
                 self._by = _BY_FUNC
             return by
 
-    def _unclaim(self):
+    def unclaim(self):
         with self._lock:
             self._by = None
-
-    def _wrap_return(self, task_ref, method):
-        def return_(*args, **kwargs):
-            previous = self._claim()
-            if previous == _BY_BINDING:
-                logger.debug('%s: ignored %s(): the task failed when its function raised',
-                             _describe(task_ref()), method.__name__)
-                return None
-            # A second return by func itself goes through: GLib reports it.
-            try:
-                return method(task_ref(), *args, **kwargs)
-            except BaseException:
-                # The arguments were refused, the task was not returned.
-                if previous is None:
-                    self._unclaim()
-                raise
-
-        return_.__name__ = method.__name__
-        return_.__doc__ = method.__doc__
-        return return_
-
-    def _wrap_return_if_cancelled(self, task_ref):
-        method = Gio.Task.return_error_if_cancelled
-
-        def return_error_if_cancelled():
-            task = task_ref()
-            cancellable = task.get_cancellable()
-            if cancellable is None or not cancellable.is_cancelled():
-                return False
-            previous = self._claim()
-            if previous == _BY_BINDING:
-                return True
-            returned = method(task)
-            if not returned and previous is None:
-                self._unclaim()
-            return returned
-
-        return_error_if_cancelled.__doc__ = method.__doc__
-        return return_error_if_cancelled
 
     def fail(self, task, error):
         """Fails the task with error unless func gave it a result first.
@@ -153,6 +118,36 @@ class _Completion:
             self._by = _BY_BINDING
         Gio.Task.return_error(task, error)
         return True
+
+
+def _tracked_return(completion, task_ref, method, *args, **kwargs):
+    previous = completion.claim()
+    if previous == _BY_BINDING:
+        logger.debug('%s: ignored %s(): the task failed when its function raised',
+                     _describe(task_ref()), method.__name__)
+        return None
+    # A second return by func itself goes through: GLib reports it.
+    try:
+        return method(task_ref(), *args, **kwargs)
+    except BaseException:
+        # The arguments were refused, the task was not returned.
+        if previous is None:
+            completion.unclaim()
+        raise
+
+
+def _tracked_return_if_cancelled(completion, task_ref):
+    task = task_ref()
+    cancellable = task.get_cancellable()
+    if cancellable is None or not cancellable.is_cancelled():
+        return False
+    previous = completion.claim()
+    if previous == _BY_BINDING:
+        return True
+    returned = Gio.Task.return_error_if_cancelled(task)
+    if not returned and previous is None:
+        completion.unclaim()
+    return returned
 
 
 def _describe(task):
