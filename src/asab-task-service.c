@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <stdatomic.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "asab-task-service.h"
@@ -94,6 +96,7 @@ typedef enum
   TASK_STATE_RUNNING,           /* started; waits to be completed */
   TASK_STATE_CLOSING,           /* returned by the service; waits for the GTask callback */
   TASK_STATE_FINISHED,          /* completed; waits for its task-done */
+  TASK_STATE_ENDING,            /* its end is being reported, on the stack */
 } TaskState;
 
 typedef struct _TaskRecord
@@ -111,19 +114,39 @@ typedef struct _TaskRecord
     GSource *source;
     gulong completed_handler;
   };
-  /* Forever: when the current run started, or when the next one is due. */
-  gint64 time;
+  /* Thread of the context only. */
   guint8 kind;
   guint8 state;
   guint8 started;
-  /* Both under the service lock. */
-  guint8 in_transit;
-  guint8 cancel_requested;
+  /* Under the service lock. */
+  guint8 in_transit : 1;
+  guint8 cancel_requested : 1;
+  /* The iteration in which it was queued. */
   guint32 stamp;
-  guint32 backoff_ms;
-  /* In transit only: the name for the GTask it does not have yet. */
-  char name[];
+  /* Then a ForeverState for a forever task, then the name of a task in
+   * transit, which has no GTask to hold it yet: most tasks need neither. */
 } TaskRecord;
+
+typedef struct
+{
+  /* When the current run started, or when the next one is due. */
+  gint64 time;
+  guint backoff_ms;
+} ForeverState;
+
+static inline ForeverState *
+task_record_forever (TaskRecord *rec)
+{
+  g_assert (rec->kind == TASK_KIND_FOREVER);
+
+  return (ForeverState *) (rec + 1);
+}
+
+static inline char *
+task_record_transit_name (TaskRecord *rec)
+{
+  return (char *) (rec + 1) + (rec->kind == TASK_KIND_FOREVER ? sizeof (ForeverState) : 0);
+}
 
 typedef struct
 {
@@ -150,10 +173,16 @@ struct _AsabTaskService
   GPtrArray *stop_tasks;
   GSource *stop_timer;
   guint processing;
-  /* Tasks completed while their function is still on the stack: they have
-   * ended as far as a stop is concerned. */
-  guint n_completed_in_func;
-  guint holding_application : 1;
+  /* Tasks that have ended but are still counted as running or queued until
+   * their task-done; those of them whose end cannot be processed before the
+   * stack unwinds (their function, or a handler of their end, is running)
+   * are on the stack. A stop reports only the others as pending, and
+   * completes without waiting for those on the stack. */
+  guint n_ended_started;
+  guint n_ended_unstarted;
+  guint n_ended_on_stack;
+  /* Set at construction. */
+  gboolean has_application;
   guint notified_n_running;
   guint notified_n_queued;
   guint swept : 1;
@@ -170,10 +199,15 @@ struct _AsabTaskService
   gboolean handoff_pending;
   gboolean wake_pending;
   gboolean stopping;
+  gboolean holding_application;
 
   /* Any thread, atomic. */
-  int n_running;
-  int n_queued;
+  /* Written only by the thread that holds the context, read anywhere: with
+   * one writer, counting needs no locked instruction. */
+  atomic_uint n_running;
+  atomic_uint n_queued;
+  /* Changed under the lock, read anywhere. */
+  atomic_uint n_in_transit;
   int max_concurrent;
   int max_queued;
   int stop_timeout_ms;
@@ -205,6 +239,22 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 static guint cancelled_signal_id;
 static GQuark adopted_quark;
+
+static inline guint
+counter_get (atomic_uint *counter)
+{
+  return atomic_load_explicit (counter, memory_order_relaxed);
+}
+
+/* For a counter that only one thread at a time changes. */
+static inline void
+counter_add (atomic_uint *counter,
+             int          delta)
+{
+  atomic_store_explicit (counter,
+                         atomic_load_explicit (counter, memory_order_relaxed) + delta,
+                         memory_order_relaxed);
+}
 
 static void service_process (AsabTaskService *self);
 static void queue_splice_tail (GQueue *dest,
@@ -322,7 +372,7 @@ service_queue_is_full (AsabTaskService *self)
 {
   guint max = g_atomic_int_get (&self->max_queued);
 
-  return max != 0 && (guint) g_atomic_int_get (&self->n_queued) >= max;
+  return max != 0 && counter_get (&self->n_queued) + counter_get (&self->n_in_transit) >= max;
 }
 
 /* Checks a precondition like g_return_val_if_fail(), and also releases what
@@ -415,7 +465,7 @@ service_has_free_slot (AsabTaskService *self)
 {
   guint max = (guint) g_atomic_int_get (&self->max_concurrent);
 
-  return max == 0 || (guint) g_atomic_int_get (&self->n_running) < max;
+  return max == 0 || counter_get (&self->n_running) < max;
 }
 
 /* Records */
@@ -440,9 +490,25 @@ service_queue_for_state (AsabTaskService *self,
     case TASK_STATE_IN_TRANSIT:
     case TASK_STATE_ARRIVED:
     case TASK_STATE_CLOSING:
+    case TASK_STATE_ENDING:
     default:
       return NULL;
     }
+}
+
+static inline gboolean
+state_has_ended (TaskState state)
+{
+  return state == TASK_STATE_RETURNED_IN_FUNC ||
+         state == TASK_STATE_CLOSING ||
+         state == TASK_STATE_FINISHED ||
+         state == TASK_STATE_ENDING;
+}
+
+static inline gboolean
+state_is_on_stack (TaskState state)
+{
+  return state == TASK_STATE_RETURNED_IN_FUNC || state == TASK_STATE_ENDING;
 }
 
 static void
@@ -452,6 +518,17 @@ task_record_move (AsabTaskService *self,
 {
   GQueue *from = service_queue_for_state (self, rec->state);
   GQueue *to = service_queue_for_state (self, state);
+  int ended = (int) state_has_ended (state) - (int) state_has_ended (rec->state);
+  int on_stack = (int) state_is_on_stack (state) - (int) state_is_on_stack (rec->state);
+
+  if (G_UNLIKELY (ended != 0 || on_stack != 0))
+    {
+      if (rec->started)
+        self->n_ended_started += ended;
+      else
+        self->n_ended_unstarted += ended;
+      self->n_ended_on_stack += on_stack;
+    }
 
   if (from != to)
     {
@@ -469,12 +546,13 @@ task_record_new (TaskKind    kind,
                  const char *transit_name)
 {
   gsize name_size = transit_name != NULL ? strlen (transit_name) + 1 : 0;
-  TaskRecord *rec = g_malloc0 (sizeof (TaskRecord) + name_size);
+  gsize forever_size = kind == TASK_KIND_FOREVER ? sizeof (ForeverState) : 0;
+  TaskRecord *rec = g_malloc0 (sizeof (TaskRecord) + forever_size + name_size);
 
   rec->link.data = rec;
   rec->kind = kind;
   if (name_size > 0)
-    memcpy (rec->name, transit_name, name_size);
+    memcpy (task_record_transit_name (rec), transit_name, name_size);
 
   return rec;
 }
@@ -652,12 +730,14 @@ static void
 service_insert_delayed (AsabTaskService *self,
                         TaskRecord      *rec)
 {
+  gint64 time = task_record_forever (rec)->time;
   GList *before = self->delayed.tail;
 
   /* Deadlines mostly grow, so look from the end. */
-  while (before != NULL && ((TaskRecord *) before->data)->time > rec->time)
+  while (before != NULL && task_record_forever (before->data)->time > time)
     before = before->prev;
 
+  task_record_move (self, rec, TASK_STATE_NONE);
   rec->state = TASK_STATE_DELAYED;
   if (before == NULL)
     g_queue_push_head_link (&self->delayed, &rec->link);
@@ -674,34 +754,43 @@ forever_schedule_restart (AsabTaskService *self,
                           TaskRecord      *rec,
                           const GError    *error)
 {
+  ForeverState *forever = task_record_forever (rec);
   GCancellable *cancellable = g_task_get_cancellable (rec->task);
   g_autofree char *name = g_strdup (g_task_get_name (rec->task));
   gint64 now = g_get_monotonic_time ();
+  GTask *task, *old_task;
   gboolean pushed;
 
-  if (now - rec->time >= FOREVER_HEALTHY_RUN_USEC)
-    rec->backoff_ms = 0;
-  else if (rec->backoff_ms == 0)
-    rec->backoff_ms = FOREVER_BACKOFF_MIN_MS;
+  if (now - forever->time >= FOREVER_HEALTHY_RUN_USEC)
+    forever->backoff_ms = 0;
+  else if (forever->backoff_ms == 0)
+    forever->backoff_ms = FOREVER_BACKOFF_MIN_MS;
   else
-    rec->backoff_ms = MIN (rec->backoff_ms * 2, FOREVER_BACKOFF_MAX_MS);
+    forever->backoff_ms = MIN (forever->backoff_ms * 2, FOREVER_BACKOFF_MAX_MS);
 
   if (error == NULL)
     {
       char id_str[ID_STR_SIZE];
       g_autofree char *message =
         g_strdup_printf ("Task %s exited, restarting in %u ms",
-                         format_id (id_str, rec->id), rec->backoff_ms);
+                         format_id (id_str, rec->id), forever->backoff_ms);
 
       service_log (G_LOG_LEVEL_DEBUG, id_str, name, message);
     }
 
-  g_object_unref (rec->task);
   /* The dispatcher runs on the thread that owns the context. */
   service_push_context (self, &pushed);
-  rec->task = service_task_new (self, rec, name, cancellable);
+  task = service_task_new (self, rec, name, cancellable);
   service_pop_context (self, pushed);
-  rec->time = g_get_monotonic_time () + rec->backoff_ms * (gint64) 1000;
+
+  /* cancel() reads the GTask under the lock, from any thread. */
+  g_mutex_lock (&self->lock);
+  old_task = g_steal_pointer (&rec->task);
+  rec->task = task;
+  g_mutex_unlock (&self->lock);
+  g_object_unref (old_task);
+
+  forever->time = g_get_monotonic_time () + forever->backoff_ms * (gint64) 1000;
   service_insert_delayed (self, rec);
 }
 
@@ -720,6 +809,10 @@ service_complete_stop (AsabTaskService *self,
   for (guint i = 0; stop_tasks != NULL && i < stop_tasks->len; i++)
     {
       GTask *task = g_ptr_array_index (stop_tasks, i);
+      GSource *cancel_source = g_task_get_task_data (task);
+
+      if (cancel_source != NULL)
+        g_source_destroy (cancel_source);
 
       if (error != NULL)
         g_task_return_error (task, g_error_copy (error));
@@ -731,14 +824,16 @@ service_complete_stop (AsabTaskService *self,
 static guint
 service_n_live (AsabTaskService *self)
 {
-  return g_atomic_int_get (&self->n_running) + g_atomic_int_get (&self->n_queued);
+  return counter_get (&self->n_running) +
+         counter_get (&self->n_queued) +
+         counter_get (&self->n_in_transit);
 }
 
 static void
 service_check_stopped (AsabTaskService *self)
 {
   if (self->stop_tasks != NULL && self->swept &&
-      service_n_live (self) == self->n_completed_in_func)
+      service_n_live (self) == self->n_ended_on_stack)
     service_complete_stop (self, NULL);
 }
 
@@ -748,7 +843,10 @@ task_record_finish (AsabTaskService *self,
 {
   g_autoptr(GError) error = task_record_take_error (rec);
 
-  task_record_move (self, rec, TASK_STATE_NONE);
+  /* Out of every queue, so that a handler that stops the service does not
+   * process it again, and on the stack, so that the stop does not wait for
+   * it. */
+  task_record_move (self, rec, TASK_STATE_ENDING);
 
   if (error != NULL && !error_is_cancellation (error) && rec->kind != TASK_KIND_GTASK)
     service_report_failure (self, rec, error);
@@ -766,10 +864,11 @@ task_record_finish (AsabTaskService *self,
       g_mutex_unlock (&self->lock);
     }
 
+  task_record_move (self, rec, TASK_STATE_NONE);
   if (rec->started)
-    g_atomic_int_add (&self->n_running, -1);
+    counter_add (&self->n_running, -1);
   else
-    g_atomic_int_add (&self->n_queued, -1);
+    counter_add (&self->n_queued, -1);
 
   g_signal_emit (self, signals[TASK_DONE], 0, rec->task, error);
 
@@ -799,10 +898,7 @@ task_record_completed (AsabTaskService *self,
    * has returned, not under its feet.
    */
   if (in_func)
-    {
-      rec->state = TASK_STATE_RETURNED_IN_FUNC;
-      self->n_completed_in_func++;
-    }
+    task_record_move (self, rec, TASK_STATE_RETURNED_IN_FUNC);
   else
     task_record_move (self, rec, TASK_STATE_FINISHED);
 }
@@ -878,8 +974,8 @@ task_record_start (AsabTaskService *self,
   if (!rec->started)
     {
       rec->started = TRUE;
-      g_atomic_int_add (&self->n_queued, -1);
-      g_atomic_int_inc (&self->n_running);
+      counter_add (&self->n_queued, -1);
+      counter_add (&self->n_running, 1);
     }
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (rec->task)))
@@ -897,16 +993,13 @@ task_record_start (AsabTaskService *self,
     }
 
   if (rec->kind == TASK_KIND_FOREVER)
-    rec->time = g_get_monotonic_time ();
+    task_record_forever (rec)->time = g_get_monotonic_time ();
 
   task_record_move (self, rec, TASK_STATE_IN_FUNC);
   rec->func (rec->task, g_task_get_cancellable (rec->task), rec->user_data);
 
   if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
-    {
-      self->n_completed_in_func--;
-      task_record_finish (self, rec);
-    }
+    task_record_finish (self, rec);
   else
     rec->state = TASK_STATE_RUNNING;
 }
@@ -919,9 +1012,14 @@ service_take_arrivals (AsabTaskService *self)
   GQueue arrived = G_QUEUE_INIT;
   guint32 iteration = service_iteration (self);
 
+  /* The hand-off may run on a thread that holds the context for a moment
+   * while another one schedules: it leaves the counts that only the
+   * dispatching thread writes to this. */
   g_mutex_lock (&self->lock);
   arrived = self->arrived;
   g_queue_init (&self->arrived);
+  counter_add (&self->n_in_transit, -(int) arrived.length);
+  counter_add (&self->n_queued, arrived.length);
   g_mutex_unlock (&self->lock);
 
   for (GList *l = arrived.head; l != NULL; l = l->next)
@@ -934,9 +1032,12 @@ service_take_arrivals (AsabTaskService *self)
   queue_splice_tail (&self->queued, &arrived);
 }
 
+/* Does the part of cancel() that belongs to the context's thread: ending a
+ * task that has not started, and destroying a GSource, which could still be
+ * on its way to being attached when another thread cancelled it. */
 static void
-service_cancel_queued (AsabTaskService *self,
-                       guint64          id)
+service_cancel_by_id (AsabTaskService *self,
+                      guint64          id)
 {
   TaskRecord *rec;
 
@@ -949,6 +1050,8 @@ service_cancel_queued (AsabTaskService *self,
 
   if (rec->state == TASK_STATE_QUEUED || rec->state == TASK_STATE_DELAYED)
     task_record_close_cancelled (self, rec);
+  else if (rec->kind == TASK_KIND_SOURCE)
+    g_source_destroy (rec->source);
 }
 
 static void
@@ -985,7 +1088,7 @@ service_take_requests (AsabTaskService *self)
   g_mutex_unlock (&self->lock);
 
   for (guint i = 0; ids != NULL && i < ids->len; i++)
-    service_cancel_queued (self, g_array_index (ids, guint64, i));
+    service_cancel_by_id (self, g_array_index (ids, guint64, i));
 
   for (guint i = 0; gone != NULL && i < gone->len; i++)
     service_source_gone (self, g_ptr_array_index (gone, i));
@@ -1053,8 +1156,8 @@ service_request_stop (AsabTaskService *self)
 static void
 service_notify_counts (AsabTaskService *self)
 {
-  guint n_running = g_atomic_int_get (&self->n_running);
-  guint n_queued = g_atomic_int_get (&self->n_queued);
+  guint n_running = asab_task_service_get_n_running (self);
+  guint n_queued = asab_task_service_get_n_queued (self);
 
   if (n_running != self->notified_n_running)
     {
@@ -1108,7 +1211,8 @@ service_update_ready_time (AsabTaskService *self)
       TaskRecord *next = g_queue_peek_head (&self->delayed);
 
       self->wake_pending = FALSE;
-      g_source_set_ready_time (self->dispatcher, next != NULL ? MAX (next->time, 1) : -1);
+      g_source_set_ready_time (self->dispatcher,
+                               next != NULL ? MAX (task_record_forever (next)->time, 1) : -1);
     }
 
   g_mutex_unlock (&self->lock);
@@ -1122,16 +1226,27 @@ static void
 service_update_hold (AsabTaskService *self)
 {
   g_autoptr(GApplication) application = NULL;
-  gboolean live = service_n_live (self) > 0;
+  gboolean live;
+  gboolean change;
 
-  if (live == self->holding_application)
+  if (!self->has_application)
+    return;
+
+  /* The hand-off may call this from a thread that holds the context while
+   * the thread that runs the application schedules. */
+  g_mutex_lock (&self->lock);
+  live = service_n_live (self) > 0;
+  change = live != self->holding_application;
+  self->holding_application = live;
+  g_mutex_unlock (&self->lock);
+
+  if (!change)
     return;
 
   application = g_weak_ref_get (&self->application);
   if (application == NULL)
     return;
 
-  self->holding_application = live;
   if (live)
     g_application_hold (application);
   else
@@ -1154,7 +1269,7 @@ service_next_runnable (AsabTaskService *self,
     return rec;
 
   rec = g_queue_peek_head (&self->delayed);
-  if (rec != NULL && rec->time < now)
+  if (rec != NULL && task_record_forever (rec)->time < now)
     return rec;
 
   return NULL;
@@ -1250,7 +1365,9 @@ service_receive_in_transit (AsabTaskService *self)
     {
       TaskRecord *rec = l->data;
 
-      rec->task = service_task_new (self, rec, rec->name[0] != '\0' ? rec->name : NULL,
+      const char *name = task_record_transit_name (rec);
+
+      rec->task = service_task_new (self, rec, name[0] != '\0' ? name : NULL,
                                     g_cancellable_new ());
       rec->state = TASK_STATE_ARRIVED;
     }
@@ -1325,12 +1442,34 @@ static GSourceFuncs source_watch_funcs = {
 
 /* Stop timer */
 
+static void
+source_destroy_and_unref (GSource *source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+/* Ends the wait of one stop_async() call; the stop goes on. */
+static gboolean
+stop_wait_cancelled_cb (GCancellable *cancellable,
+                        gpointer      data)
+{
+  GTask *task = data;
+  AsabTaskService *self = g_task_get_source_object (task);
+
+  if (self->stop_tasks != NULL && g_ptr_array_remove (self->stop_tasks, task))
+    g_task_return_error_if_cancelled (task);
+
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 stop_timer_cb (gpointer data)
 {
   AsabTaskService *self = data;
-  guint n_running = g_atomic_int_get (&self->n_running) - self->n_completed_in_func;
-  guint n_queued = g_atomic_int_get (&self->n_queued);
+  /* Tasks that have ended are not pending, even before their task-done. */
+  guint n_running = asab_task_service_get_n_running (self) - self->n_ended_started;
+  guint n_queued = asab_task_service_get_n_queued (self) - self->n_ended_unstarted;
   char running_str[16], queued_str[16];
   g_autofree char *message = NULL;
   g_autoptr(GError) error = NULL;
@@ -1379,6 +1518,7 @@ asab_task_service_constructed (GObject *object)
   g_source_attach (self->dispatcher, self->context);
 
   application = g_weak_ref_get (&self->application);
+  self->has_application = application != NULL;
   if (application != NULL)
     g_signal_connect_object (application, "shutdown",
                              G_CALLBACK (application_shutdown_cb), self,
@@ -1884,7 +2024,7 @@ service_schedule_threadsafe (AsabTaskService *self,
     }
   id = asab_id_table_insert (&self->ids, &rec->id);
   g_queue_push_tail_link (&self->in_transit, &rec->link);
-  g_atomic_int_inc (&self->n_queued);
+  counter_add (&self->n_in_transit, 1);
   need_handoff = !self->handoff_pending;
   self->handoff_pending = TRUE;
   g_mutex_unlock (&self->lock);
@@ -1933,7 +2073,7 @@ service_schedule (AsabTaskService *self,
 
   g_mutex_lock (&self->lock);
   id = asab_id_table_insert (&self->ids, &rec->id);
-  g_atomic_int_inc (&self->n_queued);
+  counter_add (&self->n_queued, 1);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
@@ -2162,7 +2302,7 @@ asab_task_service_schedule_task (AsabTaskService *self,
 
   g_mutex_lock (&self->lock);
   id = asab_id_table_insert (&self->ids, &rec->id);
-  g_atomic_int_inc (&self->n_running);
+  counter_add (&self->n_running, 1);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
@@ -2240,7 +2380,7 @@ asab_task_service_schedule_source (AsabTaskService *self,
 
   g_mutex_lock (&self->lock);
   id = asab_id_table_insert (&self->ids, &rec->id);
-  g_atomic_int_inc (&self->n_running);
+  counter_add (&self->n_running, 1);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
@@ -2294,7 +2434,8 @@ asab_task_service_cancel (AsabTaskService *self,
 
       if (c != NULL)
         cancellable = g_object_ref (c);
-      if (rec->kind == TASK_KIND_SOURCE)
+      /* From another thread, the dispatcher destroys it. */
+      if (rec->kind == TASK_KIND_SOURCE && g_main_context_is_owner (self->context))
         source = g_source_ref (rec->source);
       g_array_append_val (self->cancelled_ids, task_id);
       service_wake_locked (self);
@@ -2354,7 +2495,7 @@ asab_task_service_stop_async (AsabTaskService     *self,
 
   service_request_stop (self);
 
-  if (self->swept && service_n_live (self) == self->n_completed_in_func)
+  if (self->swept && service_n_live (self) == self->n_ended_on_stack)
     {
       g_task_return_boolean (task, TRUE);
       return;
@@ -2362,7 +2503,19 @@ asab_task_service_stop_async (AsabTaskService     *self,
 
   if (self->stop_tasks == NULL)
     self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_ptr_array_add (self->stop_tasks, g_steal_pointer (&task));
+  g_ptr_array_add (self->stop_tasks, g_object_ref (task));
+
+  if (cancellable != NULL)
+    {
+      GSource *source = g_cancellable_source_new (cancellable);
+
+      /* The task data destroys it once the stop task is done with. */
+      g_source_set_static_name (source, "[asab] stop wait cancelled");
+      g_source_set_callback (source, G_SOURCE_FUNC (stop_wait_cancelled_cb),
+                             g_object_ref (task), g_object_unref);
+      g_source_attach (source, self->context);
+      g_task_set_task_data (task, source, (GDestroyNotify) source_destroy_and_unref);
+    }
 
   if (self->stop_timer == NULL)
     {
@@ -2488,7 +2641,7 @@ asab_task_service_get_n_running (AsabTaskService *self)
 {
   g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
 
-  return g_atomic_int_get (&self->n_running);
+  return counter_get (&self->n_running);
 }
 
 /**
@@ -2507,7 +2660,7 @@ asab_task_service_get_n_queued (AsabTaskService *self)
 {
   g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
 
-  return g_atomic_int_get (&self->n_queued);
+  return counter_get (&self->n_queued) + counter_get (&self->n_in_transit);
 }
 
 /**
