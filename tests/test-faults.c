@@ -1,0 +1,1524 @@
+/* test-faults.c: tasks and callers that misbehave, and the invariant
+ *
+ * Copyright 2026 The asab-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <asab.h>
+
+#include "test-util.h"
+
+/* Whatever a task or its caller does, every accepted task gets exactly one
+ * "task-done" and every destroy notify runs exactly once. Each test gives
+ * its tasks a slot, named after the slot's index so that "task-done", which
+ * only sees the GTask, finds it, and checks every slot at the end.
+ */
+
+#define PLANNED_FAILURE "planned failure"
+
+typedef struct _Fixture Fixture;
+
+typedef struct
+{
+  Fixture *f;
+  guint index;
+  guint64 id;
+  int n_done;
+  int n_destroyed;
+  int n_failed;
+  int n_calls;
+  int n_done_at_destroy;
+  GThread *destroy_thread;
+  GError *error;
+} Slot;
+
+struct _Fixture
+{
+  GMainContext *context;
+  GThread *context_thread;
+  /* The test's own reference, and a pointer that is cleared when the
+   * service is finalized. */
+  AsabTaskService *owned;
+  AsabTaskService *service;
+  int finalized;
+
+  Slot *slots;
+  guint capacity;
+  int n_slots;
+  int n_done;
+  int n_destroyed;
+  int n_failed;
+
+  /* Tasks that their function keeps, for the test to complete. */
+  GPtrArray *held;
+};
+
+/* Slots */
+
+static Slot *
+slot_new (Fixture *f)
+{
+  guint index = g_atomic_int_add (&f->n_slots, 1);
+  Slot *slot;
+
+  g_assert_cmpuint (index, <, f->capacity);
+  slot = &f->slots[index];
+  slot->f = f;
+  slot->index = index;
+
+  return slot;
+}
+
+#define SLOT_NAME_SIZE 16
+
+static const char *
+slot_name (Slot *slot,
+           char  buffer[SLOT_NAME_SIZE])
+{
+  g_snprintf (buffer, SLOT_NAME_SIZE, "t%u", slot->index);
+
+  return buffer;
+}
+
+static Slot *
+slot_for_name (Fixture    *f,
+               const char *name)
+{
+  guint64 index;
+
+  g_assert_nonnull (name);
+  g_assert_true (name[0] == 't');
+  index = g_ascii_strtoull (name + 1, NULL, 10);
+  g_assert_cmpuint (index, <, (guint) g_atomic_int_get (&f->n_slots));
+
+  return &f->slots[index];
+}
+
+static void
+slot_destroy (gpointer data)
+{
+  Slot *slot = data;
+
+  slot->destroy_thread = g_thread_self ();
+  slot->n_done_at_destroy = g_atomic_int_get (&slot->n_done);
+  g_assert_cmpint (g_atomic_int_add (&slot->n_destroyed, 1), ==, 0);
+  g_atomic_int_inc (&slot->f->n_destroyed);
+}
+
+/* What "task-done" and "task-failed" handlers must record. */
+static void
+track_done (Fixture      *f,
+            GTask        *task,
+            const GError *error)
+{
+  Slot *slot = slot_for_name (f, g_task_get_name (task));
+
+  g_assert_true (g_thread_self () == f->context_thread);
+  g_assert_cmpint (g_atomic_int_add (&slot->n_done, 1), ==, 0);
+  g_assert_cmpint (slot->n_destroyed, ==, 0);
+  slot->error = error != NULL ? g_error_copy (error) : NULL;
+  g_atomic_int_inc (&f->n_done);
+}
+
+static void
+track_failed (Fixture      *f,
+              GTask        *task,
+              const GError *error)
+{
+  Slot *slot = slot_for_name (f, g_task_get_name (task));
+
+  g_assert_true (g_thread_self () == f->context_thread);
+  g_assert_nonnull (error);
+  g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+  g_assert_cmpint (slot->n_done, ==, 0);
+  slot->n_failed++;
+  f->n_failed++;
+}
+
+static void
+on_task_done (AsabTaskService *service,
+              GTask           *task,
+              const GError    *error,
+              Fixture         *f)
+{
+  track_done (f, task, error);
+}
+
+static gboolean
+on_task_failed (AsabTaskService *service,
+                GTask           *task,
+                const GError    *error,
+                Fixture         *f)
+{
+  track_failed (f, task, error);
+
+  return TRUE;
+}
+
+static void
+service_finalized (gpointer  data,
+                   GObject  *where_the_object_was)
+{
+  Fixture *f = data;
+
+  g_assert_cmpint (g_atomic_int_add (&f->finalized, 1), ==, 0);
+}
+
+static void
+fixture_init_full (Fixture  *f,
+                   guint     capacity,
+                   gboolean  track)
+{
+  memset (f, 0, sizeof *f);
+  f->context = test_context_new ();
+  f->context_thread = g_thread_self ();
+  f->owned = asab_task_service_new (NULL);
+  f->service = f->owned;
+  g_object_weak_ref (G_OBJECT (f->service), service_finalized, f);
+  f->capacity = capacity;
+  f->slots = g_new0 (Slot, capacity);
+  f->held = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (track)
+    {
+      g_signal_connect (f->service, "task-done", G_CALLBACK (on_task_done), f);
+      g_signal_connect (f->service, "task-failed", G_CALLBACK (on_task_failed), f);
+    }
+}
+
+static void
+fixture_init (Fixture *f,
+              guint    capacity)
+{
+  fixture_init_full (f, capacity, TRUE);
+}
+
+/* Drops the test's reference if it still has it, and waits for the service
+ * to go: nothing else may keep it once every task has ended.
+ */
+static void
+fixture_release_service (Fixture *f)
+{
+  g_clear_object (&f->owned);
+  test_iterate_until (f->context, g_atomic_int_get (&f->finalized) == 1);
+  f->service = NULL;
+}
+
+static void
+fixture_clear (Fixture *f)
+{
+  g_assert_cmpuint (f->held->len, ==, 0);
+  g_ptr_array_unref (f->held);
+  fixture_release_service (f);
+
+  for (guint i = 0; i < f->capacity; i++)
+    g_clear_error (&f->slots[i].error);
+  g_free (f->slots);
+  test_context_free (f->context);
+}
+
+/* The invariant, slot by slot. */
+static void
+fixture_check (Fixture *f)
+{
+  guint n_slots = g_atomic_int_get (&f->n_slots);
+
+  for (guint i = 0; i < n_slots; i++)
+    {
+      Slot *slot = &f->slots[i];
+      int n_done = g_atomic_int_get (&slot->n_done);
+      int n_destroyed = g_atomic_int_get (&slot->n_destroyed);
+
+      if (slot->id > 0 &&
+          (n_done != 1 || n_destroyed != 1 || slot->n_done_at_destroy != 1 ||
+           slot->destroy_thread != f->context_thread))
+        g_error ("Accepted task t%u (id %" G_GUINT64_FORMAT "): %d task-done, %d destroy, "
+                 "%d task-done before its destroy, destroyed %s the context's thread",
+                 i, slot->id, n_done, n_destroyed, slot->n_done_at_destroy,
+                 slot->destroy_thread == f->context_thread ? "on" : "off");
+
+      if (slot->id == 0 && (n_done != 0 || n_destroyed != 1))
+        g_error ("Refused task t%u: %d task-done, %d destroy", i, n_done, n_destroyed);
+    }
+}
+
+typedef enum
+{
+  VIA_SCHEDULE,
+  VIA_THREADSAFE,
+  VIA_IN_THREAD,
+  VIA_FOREVER,
+} Via;
+
+static Slot *
+schedule_slot (Fixture         *f,
+               AsabTaskService *service,
+               Via              via,
+               AsabTaskFunc     body)
+{
+  Slot *slot = slot_new (f);
+  char name[SLOT_NAME_SIZE];
+
+  slot_name (slot, name);
+  switch (via)
+    {
+    case VIA_SCHEDULE:
+      slot->id = asab_task_service_schedule_full (service, name, body, slot, slot_destroy);
+      break;
+    case VIA_THREADSAFE:
+      slot->id = asab_task_service_schedule_threadsafe (service, name, body, slot, slot_destroy);
+      break;
+    case VIA_IN_THREAD:
+      slot->id = asab_task_service_schedule_in_thread (service, name, body, slot, slot_destroy);
+      break;
+    case VIA_FOREVER:
+      slot->id = asab_task_service_run_forever (service, name, body, slot, slot_destroy);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* A refusal calls the destroy notify before it returns. */
+  if (slot->id == 0)
+    g_assert_cmpint (g_atomic_int_get (&slot->n_destroyed), ==, 1);
+
+  return slot;
+}
+
+static guint
+count_accepted (Fixture *f)
+{
+  guint n_slots = g_atomic_int_get (&f->n_slots);
+  guint n = 0;
+
+  for (guint i = 0; i < n_slots; i++)
+    if (f->slots[i].id > 0)
+      n++;
+
+  return n;
+}
+
+/* Task bodies; the user data is the task's slot. */
+
+static void
+body_succeed (GTask        *task,
+              GCancellable *cancellable,
+              gpointer      data)
+{
+  Slot *slot = data;
+
+  g_atomic_int_inc (&slot->n_calls);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+body_fail (GTask        *task,
+           GCancellable *cancellable,
+           gpointer      data)
+{
+  Slot *slot = data;
+
+  g_atomic_int_inc (&slot->n_calls);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, PLANNED_FAILURE);
+}
+
+/* Keeps the task for the test to complete, and ignores cancellation. */
+static void
+body_hold (GTask        *task,
+           GCancellable *cancellable,
+           gpointer      data)
+{
+  Slot *slot = data;
+
+  g_assert_true (g_thread_self () == slot->f->context_thread);
+  slot->n_calls++;
+  g_ptr_array_add (slot->f->held, g_object_ref (task));
+}
+
+static void
+complete_held (Fixture *f)
+{
+  g_autoptr(GPtrArray) held = g_steal_pointer (&f->held);
+
+  f->held = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < held->len; i++)
+    g_task_return_boolean (g_ptr_array_index (held, i), TRUE);
+}
+
+/* Ends when its cancellable is cancelled, from whichever thread. The handler
+ * is disconnected when the GTask goes, so that nothing holds it in a cycle.
+ */
+typedef struct
+{
+  GCancellable *cancellable;
+  gulong handler;
+} WaitCancel;
+
+static void
+wait_cancel_free (gpointer data)
+{
+  WaitCancel *wait = data;
+
+  g_cancellable_disconnect (wait->cancellable, wait->handler);
+  g_object_unref (wait->cancellable);
+  g_free (wait);
+}
+
+static void
+cancelled_cb (GCancellable *cancellable,
+              gpointer      task)
+{
+  g_task_return_error_if_cancelled (task);
+}
+
+static void
+body_wait_cancel (GTask        *task,
+                  GCancellable *cancellable,
+                  gpointer      data)
+{
+  Slot *slot = data;
+  WaitCancel *wait = g_new0 (WaitCancel, 1);
+
+  g_atomic_int_inc (&slot->n_calls);
+  wait->cancellable = g_object_ref (cancellable);
+  g_task_set_task_data (task, wait, wait_cancel_free);
+  wait->handler = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), task, NULL);
+}
+
+/* Threads that the test lets go when it is ready. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint n_waiting;
+  gboolean open;
+} Gate;
+
+static Gate gate;
+
+static void
+gate_reset (void)
+{
+  g_mutex_lock (&gate.lock);
+  gate.n_waiting = 0;
+  gate.open = FALSE;
+  g_mutex_unlock (&gate.lock);
+}
+
+static void
+gate_pass (void)
+{
+  g_mutex_lock (&gate.lock);
+  gate.n_waiting++;
+  g_cond_broadcast (&gate.cond);
+  while (!gate.open)
+    g_cond_wait (&gate.cond, &gate.lock);
+  gate.n_waiting--;
+  g_mutex_unlock (&gate.lock);
+}
+
+/* Waits, at most 10 s, for @n threads to be waiting at the gate. */
+static void
+gate_wait_for (guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&gate.lock);
+  while (gate.n_waiting < n)
+    if (!g_cond_wait_until (&gate.cond, &gate.lock, deadline))
+      g_error ("Timed out waiting for %u threads at the gate (%u there)", n, gate.n_waiting);
+  g_mutex_unlock (&gate.lock);
+}
+
+static void
+gate_open (void)
+{
+  g_mutex_lock (&gate.lock);
+  gate.open = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.lock);
+}
+
+/* Runs on a worker thread until the gate opens. */
+static void
+body_thread_gated (GTask        *task,
+                   GCancellable *cancellable,
+                   gpointer      data)
+{
+  Slot *slot = data;
+
+  g_assert_true (g_thread_self () != slot->f->context_thread);
+  g_atomic_int_inc (&slot->n_calls);
+  gate_pass ();
+  g_task_return_boolean (task, TRUE);
+}
+
+static const char *
+find_warning (const char *needle)
+{
+  guint n = test_captured_count (G_LOG_LEVEL_WARNING);
+
+  for (guint i = 0; i < n; i++)
+    {
+      CapturedLog *log = test_captured_nth (G_LOG_LEVEL_WARNING, i);
+
+      if (strstr (log->message, needle) != NULL)
+        return log->message;
+    }
+
+  return NULL;
+}
+
+/* 1. A function that never completes its task */
+
+typedef struct
+{
+  GError *error;
+  gboolean done;
+  gint64 elapsed;
+  gint64 start;
+} StopResult;
+
+static void
+stop_result_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  StopResult *stop = user_data;
+
+  g_assert_false (stop->done);
+  asab_task_service_stop_finish (ASAB_TASK_SERVICE (object), result, &stop->error);
+  stop->done = TRUE;
+  stop->elapsed = g_get_monotonic_time () - stop->start;
+}
+
+static void
+test_never_completes_stop_async (void)
+{
+  Fixture f;
+  StopResult stop = { 0 };
+  Slot *queued[2];
+  Slot *worker;
+  const char *warning;
+
+  fixture_init (&f, 16);
+  gate_reset ();
+  asab_task_service_set_stop_timeout (f.service, 100);
+  asab_task_service_set_max_concurrent (f.service, 4);
+
+  /* Three that ignore cancellation, one that blocks a worker thread, and
+   * two that wait behind them for a slot. */
+  for (guint i = 0; i < 3; i++)
+    schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
+  worker = schedule_slot (&f, f.service, VIA_IN_THREAD, body_thread_gated);
+  queued[0] = schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed);
+  queued[1] = schedule_slot (&f, f.service, VIA_THREADSAFE, body_succeed);
+  test_iterate_until (f.context, f.held->len == 3);
+  gate_wait_for (1);
+  g_assert_cmpuint (asab_task_service_get_n_running (f.service), ==, 4);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, 2);
+
+  stop.start = g_get_monotonic_time ();
+  asab_task_service_stop_async (f.service, NULL, stop_result_cb, &stop);
+  test_iterate_until (f.context, stop.done);
+  g_assert_cmpint (stop.elapsed, >=, 100 * 1000);
+
+  /* ASAB's form, with the numbers of tasks still running and queued: the
+   * queued ones ended as cancelled, the four others did not end. */
+  g_assert_error (stop.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (stop.error->message, ==, "4+0 pending and incomplete tasks");
+  warning = find_warning ("pending and incomplete tasks");
+  g_assert_cmpstr (warning, ==, "4+0 pending and incomplete tasks");
+  g_assert_cmpint (queued[0]->n_done, ==, 1);
+  g_assert_cmpint (queued[1]->n_done, ==, 1);
+  g_assert_error (queued[0]->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (queued[0]->n_calls + queued[1]->n_calls, ==, 0);
+  g_assert_cmpint (f.n_done, ==, 2);
+
+  /* They still end, once, when they do end. */
+  complete_held (&f);
+  gate_open ();
+  test_iterate_until (f.context, f.n_done == 6);
+  g_assert_cmpint (worker->n_done, ==, 1);
+  fixture_check (&f);
+  g_clear_error (&stop.error);
+
+  fixture_clear (&f);
+}
+
+static void
+test_never_completes_stop_sync (void)
+{
+  Fixture f;
+  gint64 start;
+
+  fixture_init (&f, 8);
+  asab_task_service_set_stop_timeout (f.service, 50);
+
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
+  schedule_slot (&f, f.service, VIA_THREADSAFE, body_hold);
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_wait_cancel);
+  test_iterate_until (f.context, f.held->len == 2);
+
+  start = g_get_monotonic_time ();
+  asab_task_service_stop (f.service);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 50 * 1000);
+  g_assert_cmpstr (find_warning ("pending"), ==, "2+0 pending and incomplete tasks");
+  g_assert_cmpint (f.n_done, ==, 1);
+
+  complete_held (&f);
+  test_iterate_until (f.context, f.n_done == 3);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+/* The stop ends every queued task at once, as cancelled. When it then gives
+ * up on a task that still runs, the tasks that it has ended itself are not
+ * "pending and incomplete", even while their "task-done" is still to come.
+ */
+static gpointer
+schedule_many_threadsafe (gpointer data)
+{
+  Fixture *f = data;
+
+  for (guint i = 0; i < 2000; i++)
+    g_assert_cmpuint (schedule_slot (f, f->service, VIA_THREADSAFE, body_succeed)->id, >, 0);
+
+  return NULL;
+}
+
+static void
+test_never_completes_ended_not_pending (void)
+{
+  Fixture f;
+  StopResult stop = { 0 };
+
+  fixture_init (&f, 2048);
+  asab_task_service_set_stop_timeout (f.service, 1);
+
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
+  test_iterate_until (f.context, f.held->len == 1);
+  g_thread_join (g_thread_new ("producer", schedule_many_threadsafe, &f));
+  g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, 2000);
+
+  asab_task_service_stop_async (f.service, NULL, stop_result_cb, &stop);
+  test_iterate_until (f.context, stop.done);
+  g_assert_error (stop.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpstr (stop.error->message, ==, "1+0 pending and incomplete tasks");
+
+  complete_held (&f);
+  test_iterate_until (f.context, f.n_done == 2001);
+  for (guint i = 1; i < 2001; i++)
+    g_assert_error (f.slots[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  fixture_check (&f);
+  g_clear_error (&stop.error);
+
+  fixture_clear (&f);
+}
+
+/* 2. A function that completes its task twice */
+
+static void
+body_complete_twice (GTask        *task,
+                     GCancellable *cancellable,
+                     gpointer      data)
+{
+  Slot *slot = data;
+
+  slot->n_calls++;
+  g_task_return_boolean (task, TRUE);
+  g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*ever_returned*");
+  g_task_return_boolean (task, TRUE);
+  g_test_assert_expected_messages ();
+}
+
+static void
+body_fail_then_succeed (GTask        *task,
+                        GCancellable *cancellable,
+                        gpointer      data)
+{
+  Slot *slot = data;
+
+  slot->n_calls++;
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, PLANNED_FAILURE);
+  g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*ever_returned*");
+  g_task_return_boolean (task, TRUE);
+  g_test_assert_expected_messages ();
+}
+
+static void
+body_thread_complete_twice (GTask        *task,
+                            GCancellable *cancellable,
+                            gpointer      data)
+{
+  Slot *slot = data;
+
+  g_atomic_int_inc (&slot->n_calls);
+  g_task_return_boolean (task, TRUE);
+  /* Not an error: GLib would leak it, refusing the second completion. */
+  g_task_return_boolean (task, FALSE);
+}
+
+/* Completes at once, and keeps the task to complete it again later. */
+static void
+body_succeed_and_keep (GTask        *task,
+                       GCancellable *cancellable,
+                       gpointer      data)
+{
+  Slot *slot = data;
+
+  slot->n_calls++;
+  g_ptr_array_add (slot->f->held, g_object_ref (task));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_double_complete_in_func (void)
+{
+  Fixture f;
+  Slot *slot;
+
+  fixture_init (&f, 4);
+
+  slot = schedule_slot (&f, f.service, VIA_SCHEDULE, body_complete_twice);
+  test_iterate_until (f.context, f.n_done == 1);
+  test_iterate_pending (f.context);
+
+  g_assert_no_error (slot->error);
+  g_assert_cmpint (slot->n_calls, ==, 1);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+static void
+test_double_complete_fail_then_succeed (void)
+{
+  Fixture f;
+  Slot *slot;
+
+  fixture_init (&f, 4);
+
+  slot = schedule_slot (&f, f.service, VIA_THREADSAFE, body_fail_then_succeed);
+  test_iterate_until (f.context, f.n_done == 1);
+  test_iterate_pending (f.context);
+
+  /* The first completion counts, and is reported once. */
+  g_assert_error (slot->error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_cmpint (slot->n_failed, ==, 1);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+static void
+test_double_complete_in_thread (void)
+{
+  Fixture f;
+  Slot *slot;
+
+  fixture_init (&f, 4);
+
+  /* The second completion is on the worker thread. */
+  g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*ever_returned*");
+  slot = schedule_slot (&f, f.service, VIA_IN_THREAD, body_thread_complete_twice);
+  test_iterate_until (f.context, f.n_done == 1);
+  g_test_assert_expected_messages ();
+  test_iterate_pending (f.context);
+
+  g_assert_no_error (slot->error);
+  g_assert_cmpint (slot->n_failed, ==, 0);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+static void
+test_double_complete_after_end (void)
+{
+  Fixture f;
+  g_autoptr(GTask) task = NULL;
+
+  fixture_init (&f, 4);
+
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed_and_keep);
+  test_iterate_until (f.context, f.n_done == 1);
+  task = g_ptr_array_steal_index (f.held, 0);
+
+  /* Long after the task has ended and its slot was freed. */
+  g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*ever_returned*");
+  g_task_return_boolean (task, TRUE);
+  g_test_assert_expected_messages ();
+  test_iterate_pending (f.context);
+  g_assert_cmpint (f.n_done, ==, 1);
+  fixture_check (&f);
+
+  g_clear_object (&task);
+  fixture_clear (&f);
+}
+
+/* 3. Handlers that re-enter the service */
+
+typedef enum
+{
+  ACTION_SCHEDULE,
+  ACTION_CANCEL,
+  ACTION_STOP,
+  ACTION_STOP_ASYNC,
+  ACTION_UNREF,
+} Action;
+
+typedef struct
+{
+  const char *path;
+  const char *signal;
+  Action action;
+} ReentryCase;
+
+typedef struct
+{
+  Fixture f;
+  const ReentryCase *test;
+  guint n_actions;
+  Slot *forever;
+  gint64 stop_elapsed;
+  StopResult stop;
+} Reentry;
+
+/* How many times a handler re-enters; stopping and unreferencing happen
+ * once. */
+#define N_REENTRIES 3
+
+static void
+reenter (Reentry         *r,
+         AsabTaskService *service,
+         GTask           *task)
+{
+  Fixture *f = &r->f;
+  Slot *own = slot_for_name (f, g_task_get_name (task));
+  gboolean in_task_failed = g_str_equal (r->test->signal, "task-failed");
+  gboolean own_is_live;
+  gint64 start;
+
+  if (r->n_actions >= N_REENTRIES)
+    return;
+  r->n_actions++;
+
+  switch (r->test->action)
+    {
+    case ACTION_SCHEDULE:
+      g_assert_cmpuint (schedule_slot (f, service, VIA_SCHEDULE, body_succeed)->id, >, 0);
+      g_assert_cmpuint (schedule_slot (f, service, VIA_THREADSAFE, body_fail)->id, >, 0);
+      break;
+
+    case ACTION_CANCEL:
+      /* A task that has ended has left; a forever task that failed is still
+       * there until it has ended for good. */
+      own_is_live = in_task_failed && own == r->forever;
+      g_assert_true (asab_task_service_cancel (service, own->id) == own_is_live);
+      for (int i = 0; i < g_atomic_int_get (&f->n_slots); i++)
+        if (&f->slots[i] != own && f->slots[i].id > 0 && f->slots[i].n_done == 0)
+          asab_task_service_cancel (service, f->slots[i].id);
+      break;
+
+    case ACTION_STOP:
+      r->n_actions = N_REENTRIES;
+      start = g_get_monotonic_time ();
+      asab_task_service_stop (service);
+      r->stop_elapsed = g_get_monotonic_time () - start;
+      g_assert_cmpuint (schedule_slot (f, service, VIA_SCHEDULE, body_succeed)->id, ==, 0);
+      break;
+
+    case ACTION_STOP_ASYNC:
+      r->n_actions = N_REENTRIES;
+      r->stop.start = g_get_monotonic_time ();
+      asab_task_service_stop_async (service, NULL, stop_result_cb, &r->stop);
+      g_assert_cmpuint (schedule_slot (f, service, VIA_THREADSAFE, body_succeed)->id, ==, 0);
+      break;
+
+    case ACTION_UNREF:
+      r->n_actions = N_REENTRIES;
+      g_clear_object (&f->owned);
+      /* The tasks keep it alive, and it keeps working. */
+      g_assert_cmpuint (schedule_slot (f, service, VIA_SCHEDULE, body_succeed)->id, >, 0);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+reentry_on_task_done (AsabTaskService *service,
+                      GTask           *task,
+                      const GError    *error,
+                      Reentry         *r)
+{
+  track_done (&r->f, task, error);
+  if (g_str_equal (r->test->signal, "task-done"))
+    reenter (r, service, task);
+}
+
+static gboolean
+reentry_on_task_failed (AsabTaskService *service,
+                        GTask           *task,
+                        const GError    *error,
+                        Reentry         *r)
+{
+  track_failed (&r->f, task, error);
+  if (g_str_equal (r->test->signal, "task-failed"))
+    reenter (r, service, task);
+
+  return TRUE;
+}
+
+static void
+test_reentry (gconstpointer data)
+{
+  Reentry r = { 0 };
+  Fixture *f = &r.f;
+  Slot *waiting[2];
+  guint n_finite;
+
+  r.test = data;
+  fixture_init_full (f, 64, FALSE);
+  g_signal_connect (f->service, "task-done", G_CALLBACK (reentry_on_task_done), &r);
+  g_signal_connect (f->service, "task-failed", G_CALLBACK (reentry_on_task_failed), &r);
+  asab_task_service_set_max_concurrent (f->service, 4);
+  asab_task_service_set_stop_timeout (f->service, 1500);
+
+  /* Tasks in every state when the handlers run: succeeding, failing,
+   * waiting for a cancellation, queued behind the limit, in transit, on a
+   * worker thread, and one that fails and restarts forever. */
+  r.forever = schedule_slot (f, f->service, VIA_FOREVER, body_fail);
+  for (guint i = 0; i < 2; i++)
+    waiting[i] = schedule_slot (f, f->service, VIA_SCHEDULE, body_wait_cancel);
+  for (guint i = 0; i < 3; i++)
+    {
+      schedule_slot (f, f->service, VIA_SCHEDULE, body_succeed);
+      schedule_slot (f, f->service, VIA_SCHEDULE, body_fail);
+    }
+  schedule_slot (f, f->service, VIA_THREADSAFE, body_succeed);
+  schedule_slot (f, f->service, VIA_THREADSAFE, body_fail);
+  schedule_slot (f, f->service, VIA_IN_THREAD, body_fail);
+  n_finite = 9;
+
+  /* The limit leaves one slot to the others: let those end, then end the
+   * rest. */
+  test_iterate_until (f->context, g_atomic_int_get (&f->n_done) >= (int) n_finite ||
+                                  r.n_actions == N_REENTRIES);
+  if (!g_atomic_int_get (&f->finalized))
+    for (guint i = 0; i < (guint) g_atomic_int_get (&f->n_slots); i++)
+      if (f->slots[i].id > 0 && f->slots[i].n_done == 0)
+        asab_task_service_cancel (f->service, f->slots[i].id);
+  test_iterate_until (f->context, (guint) g_atomic_int_get (&f->n_done) == count_accepted (f));
+  test_iterate_pending (f->context);
+
+  g_assert_cmpuint (r.n_actions, >, 0);
+  fixture_check (f);
+  g_assert_error (waiting[0]->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_error (waiting[1]->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  switch (r.test->action)
+    {
+    case ACTION_SCHEDULE:
+      g_assert_cmpuint (count_accepted (f), ==, 12 + 2 * N_REENTRIES);
+      break;
+    case ACTION_CANCEL:
+      break;
+    case ACTION_STOP:
+      /* Every task could end at once: the stop had nothing to wait for. */
+      g_assert_null (find_warning ("pending"));
+      g_assert_cmpint (r.stop_elapsed, <, G_USEC_PER_SEC);
+      break;
+    case ACTION_STOP_ASYNC:
+      test_iterate_until (f->context, r.stop.done);
+      g_assert_no_error (r.stop.error);
+      g_assert_cmpint (r.stop.elapsed, <, G_USEC_PER_SEC);
+      break;
+    case ACTION_UNREF:
+      g_assert_null (f->owned);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  fixture_clear (f);
+}
+
+static const ReentryCase reentry_cases[] = {
+  { "/faults/reentry/task-done/schedule", "task-done", ACTION_SCHEDULE },
+  { "/faults/reentry/task-done/cancel", "task-done", ACTION_CANCEL },
+  { "/faults/reentry/task-done/stop", "task-done", ACTION_STOP },
+  { "/faults/reentry/task-done/stop-async", "task-done", ACTION_STOP_ASYNC },
+  { "/faults/reentry/task-done/unref", "task-done", ACTION_UNREF },
+  { "/faults/reentry/task-failed/schedule", "task-failed", ACTION_SCHEDULE },
+  { "/faults/reentry/task-failed/cancel", "task-failed", ACTION_CANCEL },
+  { "/faults/reentry/task-failed/stop", "task-failed", ACTION_STOP },
+  { "/faults/reentry/task-failed/stop-async", "task-failed", ACTION_STOP_ASYNC },
+  { "/faults/reentry/task-failed/unref", "task-failed", ACTION_UNREF },
+};
+
+/* stop() from a function that has completed its own task. */
+static void
+body_succeed_then_stop (GTask        *task,
+                        GCancellable *cancellable,
+                        gpointer      data)
+{
+  Slot *slot = data;
+  gint64 start;
+
+  slot->n_calls++;
+  g_task_return_boolean (task, TRUE);
+
+  start = g_get_monotonic_time ();
+  asab_task_service_stop (g_task_get_source_object (task));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+}
+
+static void
+test_reentry_func_stop (void)
+{
+  Fixture f;
+
+  fixture_init (&f, 8);
+  asab_task_service_set_stop_timeout (f.service, 1500);
+
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed_then_stop);
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_wait_cancel);
+  test_iterate_until (f.context, f.n_done == 2);
+  g_assert_null (find_warning ("pending"));
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+/* 4. The last reference dropped while other threads still use it */
+
+typedef struct
+{
+  Fixture *f;
+  AsabTaskService *service;
+  guint n_tasks;
+  guint32 seed;
+} Producer;
+
+static int n_producers_done;
+
+/* Schedules with its own reference, which it drops when it is done; cancels
+ * what waits for a cancellation a little later, from this thread. */
+static gpointer
+produce (gpointer data)
+{
+  Producer *p = data;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (p->seed);
+  Slot *waiting[8] = { NULL };
+  guint n_waiting = 0;
+
+  for (guint i = 0; i < p->n_tasks; i++)
+    {
+      guint32 pick = g_rand_int_range (rand, 0, 10);
+      AsabTaskFunc body = pick < 6 ? body_succeed : pick < 9 ? body_fail : body_wait_cancel;
+      Slot *slot = schedule_slot (p->f, p->service, VIA_THREADSAFE, body);
+
+      g_assert_cmpuint (slot->id, >, 0);
+      if (body != body_wait_cancel)
+        continue;
+
+      if (n_waiting == G_N_ELEMENTS (waiting))
+        {
+          asab_task_service_cancel (p->service, waiting[0]->id);
+          memmove (waiting, waiting + 1, sizeof waiting[0] * (n_waiting - 1));
+          n_waiting--;
+        }
+      waiting[n_waiting++] = slot;
+    }
+
+  for (guint i = 0; i < n_waiting; i++)
+    g_assert_true (asab_task_service_cancel (p->service, waiting[i]->id));
+
+  g_clear_object (&p->service);
+  g_atomic_int_inc (&n_producers_done);
+
+  return NULL;
+}
+
+#define N_PRODUCERS 4
+#define N_TASKS_PER_PRODUCER 5000
+
+static void
+test_last_unref_producers (void)
+{
+  Fixture f;
+  Producer producers[N_PRODUCERS];
+  GThread *threads[N_PRODUCERS];
+
+  fixture_init (&f, N_PRODUCERS * N_TASKS_PER_PRODUCER);
+  g_atomic_int_set (&n_producers_done, 0);
+
+  for (guint i = 0; i < N_PRODUCERS; i++)
+    {
+      producers[i] = (Producer) { &f, g_object_ref (f.service), N_TASKS_PER_PRODUCER, 1000 + i };
+      threads[i] = g_thread_new ("producer", produce, &producers[i]);
+    }
+
+  /* The test's own reference goes while the producers are at work. */
+  g_clear_object (&f.owned);
+
+  test_iterate_until (f.context, g_atomic_int_get (&n_producers_done) == N_PRODUCERS &&
+                                 g_atomic_int_get (&f.n_done) == N_PRODUCERS * N_TASKS_PER_PRODUCER);
+  for (guint i = 0; i < N_PRODUCERS; i++)
+    g_thread_join (threads[i]);
+
+  /* With every task ended and every producer gone, so is the service. */
+  test_iterate_until (f.context, g_atomic_int_get (&f.finalized) == 1);
+  fixture_check (&f);
+  g_test_message ("%d tasks from %d threads, %d failed", f.n_done, N_PRODUCERS, f.n_failed);
+
+  fixture_clear (&f);
+}
+
+static void
+test_last_unref_workers (void)
+{
+  Fixture f;
+  const guint n_workers = 6;
+
+  fixture_init (&f, 16);
+  gate_reset ();
+
+  for (guint i = 0; i < n_workers; i++)
+    schedule_slot (&f, f.service, VIA_IN_THREAD, body_thread_gated);
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_wait_cancel);
+  test_iterate_until (f.context, asab_task_service_get_n_running (f.service) == n_workers + 1);
+  gate_wait_for (n_workers);
+
+  /* Dropped while every worker is inside its function. */
+  g_clear_object (&f.owned);
+  g_assert_cmpint (g_atomic_int_get (&f.finalized), ==, 0);
+  g_assert_true (asab_task_service_cancel (f.service, f.slots[n_workers].id));
+
+  gate_open ();
+  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) n_workers + 1);
+  test_iterate_until (f.context, g_atomic_int_get (&f.finalized) == 1);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+/* 5. A context that nobody iterates for a while */
+
+/* A payload that stands for what a caller hands over with each task. */
+typedef struct
+{
+  Slot *slot;
+  char bytes[256];
+} Payload;
+
+static int n_payloads;
+static int max_payloads;
+
+static void
+payload_free (gpointer data)
+{
+  Payload *payload = data;
+  int n = g_atomic_int_add (&n_payloads, -1);
+
+  g_assert_cmpint (n, >, 0);
+  slot_destroy (payload->slot);
+  g_free (payload);
+}
+
+static void
+body_payload (GTask        *task,
+              GCancellable *cancellable,
+              gpointer      data)
+{
+  Payload *payload = data;
+
+  body_succeed (task, cancellable, payload->slot);
+}
+
+static gpointer
+produce_payloads (gpointer data)
+{
+  Producer *p = data;
+
+  for (guint i = 0; i < p->n_tasks; i++)
+    {
+      Payload *payload = g_new0 (Payload, 1);
+      Slot *slot = slot_new (p->f);
+      char name[SLOT_NAME_SIZE];
+      int n, max;
+
+      payload->slot = slot;
+      n = g_atomic_int_add (&n_payloads, 1) + 1;
+      do
+        max = g_atomic_int_get (&max_payloads);
+      while (n > max && !g_atomic_int_compare_and_exchange (&max_payloads, max, n));
+
+      slot->id = asab_task_service_schedule_threadsafe (p->service, slot_name (slot, name),
+                                                        body_payload, payload, payload_free);
+
+      /* A refusal gave the payload back at once, on this thread. */
+      if (slot->id == 0)
+        {
+          g_assert_cmpint (g_atomic_int_get (&slot->n_destroyed), ==, 1);
+          g_assert_true (slot->destroy_thread == g_thread_self ());
+        }
+    }
+
+  return NULL;
+}
+
+static void
+produce_unattended (Fixture *f,
+                    guint    n_per_thread)
+{
+  Producer producers[N_PRODUCERS];
+  GThread *threads[N_PRODUCERS];
+
+  for (guint i = 0; i < N_PRODUCERS; i++)
+    {
+      producers[i] = (Producer) { f, f->service, n_per_thread, i };
+      threads[i] = g_thread_new ("producer", produce_payloads, &producers[i]);
+    }
+  for (guint i = 0; i < N_PRODUCERS; i++)
+    g_thread_join (threads[i]);
+}
+
+static void
+test_unattended_accepts_all (void)
+{
+  Fixture f;
+  const guint n_per_thread = 5000;
+  const guint n = N_PRODUCERS * n_per_thread;
+
+  fixture_init (&f, n);
+  g_atomic_int_set (&n_payloads, 0);
+  g_atomic_int_set (&max_payloads, 0);
+
+  /* Held, and not iterated. */
+  g_assert_true (g_main_context_acquire (f.context));
+  produce_unattended (&f, n_per_thread);
+
+  /* Nothing dropped, nothing run: every task waits, with its payload, and
+   * the context has one hand-off to run besides the service's own source. */
+  g_assert_cmpuint (count_accepted (&f), ==, n);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, n);
+  g_assert_cmpint (f.n_destroyed, ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, (int) n);
+  g_assert_cmpuint (test_count_sources (f.context), ==, 2);
+  g_main_context_release (f.context);
+
+  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) n);
+  g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, 0);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+static void
+test_unattended_max_queued (void)
+{
+  Fixture f;
+  const guint n_per_thread = 5000;
+  const guint limit = 1000;
+
+  fixture_init (&f, 2 * N_PRODUCERS * n_per_thread);
+  g_atomic_int_set (&n_payloads, 0);
+  g_atomic_int_set (&max_payloads, 0);
+  asab_task_service_set_max_queued (f.service, limit);
+
+  g_assert_true (g_main_context_acquire (f.context));
+  produce_unattended (&f, n_per_thread);
+
+  /* Exactly the limit is accepted; every other call was told, and gave its
+   * payload back, so no more than the limit was ever held. */
+  g_assert_cmpuint (count_accepted (&f), ==, limit);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, limit);
+  g_assert_cmpint (f.n_destroyed, ==, N_PRODUCERS * n_per_thread - limit);
+  g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, (int) limit);
+  g_assert_cmpint (g_atomic_int_get (&max_payloads), <=, (int) limit + N_PRODUCERS);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
+  g_assert_nonnull (find_warning ("full"));
+  g_main_context_release (f.context);
+
+  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) limit);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, 0);
+
+  /* With the queue drained, calls are accepted again. */
+  produce_unattended (&f, limit / N_PRODUCERS);
+  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) (2 * limit));
+  g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, 0);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+/* 6. Cancelling from another thread at the wrong moment */
+
+/* A forever task restarts with a new GTask. Another thread that cancels it
+ * while the context thread is between dropping the old GTask and storing
+ * the new one must still end it. The old GTask's task data is freed at that
+ * very moment: that is where this test has the other thread cancel.
+ */
+typedef struct
+{
+  Fixture *f;
+  Slot *slot;
+  GMutex lock;
+  GCond cond;
+  gboolean requested;
+  gboolean answered;
+  gboolean cancelled;
+} RestartRace;
+
+static gpointer
+restart_race_cancel (gpointer data)
+{
+  RestartRace *race = data;
+  gboolean cancelled;
+
+  g_mutex_lock (&race->lock);
+  while (!race->requested)
+    g_cond_wait (&race->cond, &race->lock);
+  g_mutex_unlock (&race->lock);
+
+  cancelled = asab_task_service_cancel (race->f->service, race->slot->id);
+
+  g_mutex_lock (&race->lock);
+  race->answered = TRUE;
+  race->cancelled = cancelled;
+  g_cond_broadcast (&race->cond);
+  g_mutex_unlock (&race->lock);
+
+  return NULL;
+}
+
+static void
+restart_race_run_over (gpointer data)
+{
+  RestartRace *race = data;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&race->lock);
+  if (!race->requested)
+    {
+      race->requested = TRUE;
+      g_cond_broadcast (&race->cond);
+      while (!race->answered)
+        if (!g_cond_wait_until (&race->cond, &race->lock, deadline))
+          g_error ("The cancelling thread did not return");
+    }
+  g_mutex_unlock (&race->lock);
+}
+
+static void
+body_forever_once (GTask        *task,
+                   GCancellable *cancellable,
+                   gpointer      data)
+{
+  RestartRace *race = data;
+
+  race->slot->n_calls++;
+  g_task_set_task_data (task, race, restart_race_run_over);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+slot_destroy_race (gpointer data)
+{
+  RestartRace *race = data;
+
+  slot_destroy (race->slot);
+}
+
+static void
+test_forever_cancel_during_restart (void)
+{
+  Fixture f;
+  RestartRace race = { 0 };
+  GThread *thread;
+  char name[SLOT_NAME_SIZE];
+
+  fixture_init (&f, 4);
+  race.f = &f;
+  race.slot = slot_new (&f);
+  g_mutex_init (&race.lock);
+  g_cond_init (&race.cond);
+  thread = g_thread_new ("canceller", restart_race_cancel, &race);
+
+  race.slot->id = asab_task_service_run_forever (f.service, slot_name (race.slot, name),
+                                                 body_forever_once, &race, slot_destroy_race);
+  g_assert_cmpuint (race.slot->id, >, 0);
+
+  /* The first run ends, the task restarts, and is cancelled meanwhile. */
+  test_iterate_until (f.context, race.answered);
+  g_thread_join (thread);
+  g_assert_true (race.cancelled);
+
+  /* A cancelled forever task is not started again, and ends as cancelled. */
+  test_iterate_until (f.context, f.n_done == 1 || race.slot->n_calls > 1);
+  g_assert_cmpint (race.slot->n_calls, ==, 1);
+  g_assert_error (race.slot->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  fixture_check (&f);
+
+  g_mutex_clear (&race.lock);
+  g_cond_clear (&race.cond);
+  fixture_clear (&f);
+}
+
+/* A GSource is attached after its id was handed out; another thread may
+ * cancel that id in between. The source must still end, once. */
+typedef struct
+{
+  GSource source;
+  Slot *slot;
+} SlotSource;
+
+static void
+slot_source_finalize (GSource *source)
+{
+  slot_destroy (((SlotSource *) source)->slot);
+}
+
+static GSourceFuncs slot_source_funcs = {
+  .finalize = slot_source_finalize,
+};
+
+typedef struct
+{
+  AsabTaskService *service;
+  guint64 next_id;
+  int quit;
+  int n_cancelled;
+} IdGuesser;
+
+static gpointer
+cancel_next_id (gpointer data)
+{
+  IdGuesser *guesser = data;
+
+  while (!g_atomic_int_get (&guesser->quit))
+    if (asab_task_service_cancel (guesser->service,
+                                  __atomic_load_n (&guesser->next_id, __ATOMIC_SEQ_CST)))
+      g_atomic_int_inc (&guesser->n_cancelled);
+
+  return NULL;
+}
+
+static void
+test_source_cancelled_before_attach (void)
+{
+  Fixture f;
+  IdGuesser guesser = { 0 };
+  GThread *thread;
+  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  const guint max_tasks = 200000;
+  guint64 last_id = 0;
+
+  fixture_init (&f, max_tasks);
+  guesser.service = f.service;
+  __atomic_store_n (&guesser.next_id, 1, __ATOMIC_SEQ_CST);
+  thread = g_thread_new ("guesser", cancel_next_id, &guesser);
+
+  while (g_get_monotonic_time () < end && (guint) f.n_slots < max_tasks)
+    {
+      SlotSource *source = (SlotSource *) g_source_new (&slot_source_funcs, sizeof (SlotSource));
+      char name[SLOT_NAME_SIZE];
+      Slot *slot;
+
+      slot = source->slot = slot_new (&f);
+      g_source_set_name ((GSource *) source, slot_name (slot, name));
+
+      /* Ids are handed out in order: the other thread tries the next. */
+      __atomic_store_n (&guesser.next_id, last_id + 1, __ATOMIC_SEQ_CST);
+      slot->id = asab_task_service_schedule_source (f.service, (GSource *) source);
+      g_assert_cmpuint (slot->id, >, last_id);
+      last_id = slot->id;
+
+      asab_task_service_cancel (f.service, slot->id);
+      test_iterate_until (f.context, slot->n_done == 1 && slot->n_destroyed == 1);
+    }
+
+  g_atomic_int_set (&guesser.quit, 1);
+  g_thread_join (thread);
+  g_test_message ("%d sources, %d cancelled by the other thread", f.n_slots, guesser.n_cancelled);
+  fixture_check (&f);
+
+  fixture_clear (&f);
+}
+
+/* 7. Cancelling the wait for a stop */
+
+static void
+test_stop_cancel_wait (void)
+{
+  Fixture f;
+  StopResult stop = { 0 };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+  fixture_init (&f, 4);
+  asab_task_service_set_stop_timeout (f.service, 1500);
+
+  schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
+  test_iterate_until (f.context, f.held->len == 1);
+
+  asab_task_service_stop_async (f.service, cancellable, stop_result_cb, &stop);
+  test_iterate_pending (f.context);
+  g_assert_false (stop.done);
+
+  /* Cancelling the wait ends the wait, not the stop. */
+  stop.start = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+  test_iterate_until (f.context, stop.done);
+  g_assert_error (stop.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (stop.elapsed, <, G_USEC_PER_SEC);
+  g_assert_cmpuint (schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed)->id, ==, 0);
+
+  complete_held (&f);
+  test_iterate_until (f.context, f.n_done == 1);
+  fixture_check (&f);
+  g_clear_error (&stop.error);
+
+  fixture_clear (&f);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  test_capture_logs_init ();
+  g_test_summary ("Tasks and callers that misbehave: every accepted task still gets one "
+                  "task-done, every destroy notify runs once");
+
+  g_test_add_func ("/faults/never-completes/stop-async", test_never_completes_stop_async);
+  g_test_add_func ("/faults/never-completes/stop-sync", test_never_completes_stop_sync);
+  g_test_add_func ("/faults/never-completes/ended-not-pending", test_never_completes_ended_not_pending);
+
+  g_test_add_func ("/faults/double-complete/in-func", test_double_complete_in_func);
+  g_test_add_func ("/faults/double-complete/fail-then-succeed", test_double_complete_fail_then_succeed);
+  g_test_add_func ("/faults/double-complete/in-thread", test_double_complete_in_thread);
+  g_test_add_func ("/faults/double-complete/after-end", test_double_complete_after_end);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (reentry_cases); i++)
+    g_test_add_data_func (reentry_cases[i].path, &reentry_cases[i], test_reentry);
+  g_test_add_func ("/faults/reentry/func/stop", test_reentry_func_stop);
+
+  g_test_add_func ("/faults/last-unref/producers", test_last_unref_producers);
+  g_test_add_func ("/faults/last-unref/workers", test_last_unref_workers);
+
+  g_test_add_func ("/faults/unattended/accepts-all", test_unattended_accepts_all);
+  g_test_add_func ("/faults/unattended/max-queued", test_unattended_max_queued);
+
+  g_test_add_func ("/faults/cancel/forever-during-restart", test_forever_cancel_during_restart);
+  g_test_add_func ("/faults/cancel/source-before-attach", test_source_cancelled_before_attach);
+
+  g_test_add_func ("/faults/stop/cancel-wait", test_stop_cancel_wait);
+
+  return g_test_run ();
+}
