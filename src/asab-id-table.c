@@ -111,12 +111,14 @@ asab_id_table_remove (AsabIdTable *table,
   table->slots[slot] = NULL;
   table->n_items--;
 
-  /* Shrinking can fail when live ids collide in the smaller table; then wait
-   * until the table has emptied by half again before trying, so a failed
-   * attempt costs O(1) per removal, amortized.
+  /* Shrinking while a burst drains would only grow again with the next one,
+   * so this shrinks only a table that is nearly empty; the owner compacts
+   * it when it is idle. Shrinking can fail when live ids collide in the
+   * smaller table; then wait until the table has emptied by half again
+   * before trying, so a failed attempt costs O(1) per removal, amortized.
    */
   if (capacity > MIN_CAPACITY &&
-      table->n_items * 8 < capacity &&
+      table->n_items * 64 < capacity &&
       (table->shrink_blocked_at == 0 || table->n_items * 2 <= table->shrink_blocked_at))
     {
       if (id_table_resize (table, capacity / 2))
@@ -124,6 +126,20 @@ asab_id_table_remove (AsabIdTable *table,
       else
         table->shrink_blocked_at = MAX (table->n_items, 1);
     }
+}
+
+/* Gives back the memory of a past burst: to be called when the table is
+ * idle, or nearly so. */
+void
+asab_id_table_compact (AsabIdTable *table)
+{
+  gsize capacity = MIN_CAPACITY;
+
+  while (capacity < table->n_items * 2)
+    capacity *= 2;
+
+  if (capacity < table->mask + 1 && id_table_resize (table, capacity))
+    table->shrink_blocked_at = 0;
 }
 
 gsize

@@ -71,7 +71,13 @@
 #define FOREVER_BACKOFF_MIN_MS    5
 #define FOREVER_BACKOFF_MAX_MS    2000
 #define FOREVER_HEALTHY_RUN_USEC  (5 * G_USEC_PER_SEC)
-#define SPARE_CANCELLABLES_MAX    256
+/* Queued tasks get their GTask and cancellable only shortly before they
+ * start, this many at most ahead of their turn, so that a long queue holds
+ * little memory and the cancellables of ended tasks serve the next ones. */
+#define PRIME_AHEAD               512
+#define PRIME_BATCH               64
+#define SPARE_CANCELLABLES_MAX    (2 * PRIME_AHEAD)
+#define SPARE_CANCELLABLES_IDLE   32
 #define REFUSAL_LOG_INTERVAL_USEC (10 * G_USEC_PER_SEC)
 
 typedef enum
@@ -87,9 +93,9 @@ typedef enum
 typedef enum
 {
   TASK_STATE_NONE,              /* in no queue */
-  TASK_STATE_IN_TRANSIT,        /* scheduled from another thread, no GTask yet */
-  TASK_STATE_ARRIVED,           /* has its GTask, waits to join the queue */
-  TASK_STATE_QUEUED,            /* waits for its turn */
+  TASK_STATE_IN_TRANSIT,        /* scheduled from another thread */
+  TASK_STATE_ARRIVED,           /* handed over, waits to join the queue */
+  TASK_STATE_QUEUED,            /* waits for its turn; has a GTask once primed */
   TASK_STATE_DELAYED,           /* forever: waits out its back-off */
   TASK_STATE_IN_FUNC,           /* its function is on the stack */
   TASK_STATE_RETURNED_IN_FUNC,  /* completed before its function returned */
@@ -114,17 +120,17 @@ typedef struct _TaskRecord
     GSource *source;
     gulong completed_handler;
   };
-  /* Thread of the context only. */
+  /* Thread of the context only, or set before the record is shared. */
   guint8 kind;
   guint8 state;
-  guint8 started;
-  /* Under the service lock. */
-  guint8 in_transit : 1;
-  guint8 cancel_requested : 1;
-  /* The iteration in which it was queued. */
+  guint8 started : 1;
+  guint8 has_name : 1;
+  /* Under the service lock: cancelled before it had a GTask. */
+  guint8 cancel_requested;
+  /* The iteration in which it got its GTask. */
   guint32 stamp;
-  /* Then a ForeverState for a forever task, then the name of a task in
-   * transit, which has no GTask to hold it yet: most tasks need neither. */
+  /* Then a ForeverState for a forever task, then the name of a task that
+   * has no GTask to hold it yet: most tasks need neither. */
 } TaskRecord;
 
 typedef struct
@@ -142,9 +148,12 @@ task_record_forever (TaskRecord *rec)
   return (ForeverState *) (rec + 1);
 }
 
-static inline char *
-task_record_transit_name (TaskRecord *rec)
+static inline const char *
+task_record_name (TaskRecord *rec)
 {
+  if (!rec->has_name)
+    return NULL;
+
   return (char *) (rec + 1) + (rec->kind == TASK_KIND_FOREVER ? sizeof (ForeverState) : 0);
 }
 
@@ -166,6 +175,10 @@ struct _AsabTaskService
 
   /* Thread of the context only. */
   GQueue queued;
+  /* How many queued tasks have their GTask. */
+  guint n_primed;
+  /* The task whose function is on the stack, if any. */
+  struct _TaskRecord *in_func;
   GQueue running;
   GQueue delayed;
   GQueue finished;
@@ -480,8 +493,6 @@ service_queue_for_state (AsabTaskService *self,
       return &self->queued;
     case TASK_STATE_DELAYED:
       return &self->delayed;
-    case TASK_STATE_IN_FUNC:
-    case TASK_STATE_RETURNED_IN_FUNC:
     case TASK_STATE_RUNNING:
       return &self->running;
     case TASK_STATE_FINISHED:
@@ -491,6 +502,8 @@ service_queue_for_state (AsabTaskService *self,
     case TASK_STATE_ARRIVED:
     case TASK_STATE_CLOSING:
     case TASK_STATE_ENDING:
+    case TASK_STATE_IN_FUNC:
+    case TASK_STATE_RETURNED_IN_FUNC:
     default:
       return NULL;
     }
@@ -530,6 +543,9 @@ task_record_move (AsabTaskService *self,
       self->n_ended_on_stack += on_stack;
     }
 
+  if (rec->state == TASK_STATE_QUEUED && rec->task != NULL)
+    self->n_primed--;
+
   if (from != to)
     {
       if (from != NULL)
@@ -541,18 +557,22 @@ task_record_move (AsabTaskService *self,
   rec->state = state;
 }
 
+/* Makes a record; @name is kept in it when given, for a GTask to come. */
 static TaskRecord *
 task_record_new (TaskKind    kind,
-                 const char *transit_name)
+                 const char *name)
 {
-  gsize name_size = transit_name != NULL ? strlen (transit_name) + 1 : 0;
+  gsize name_size = name != NULL ? strlen (name) + 1 : 0;
   gsize forever_size = kind == TASK_KIND_FOREVER ? sizeof (ForeverState) : 0;
   TaskRecord *rec = g_malloc0 (sizeof (TaskRecord) + forever_size + name_size);
 
   rec->link.data = rec;
   rec->kind = kind;
   if (name_size > 0)
-    memcpy (task_record_transit_name (rec), transit_name, name_size);
+    {
+      rec->has_name = TRUE;
+      memcpy ((char *) task_record_name (rec), name, name_size);
+    }
 
   return rec;
 }
@@ -639,6 +659,78 @@ service_task_new (AsabTaskService *self,
     g_task_set_name (task, name);
 
   return task;
+}
+
+
+
+/* Gives queued tasks their GTasks. A GTask returns at once, rather than
+ * from an idle source of its own, only in a later iteration than the one
+ * that created it: a task primed now can start from the next iteration on.
+ */
+static void
+service_prime_records (AsabTaskService *self,
+                       TaskRecord     **recs,
+                       guint            n_recs)
+{
+  guint32 iteration = service_iteration (self);
+  GCancellable *cancelled[PRIME_BATCH];
+  GTask *tasks[PRIME_BATCH];
+  guint n_cancelled = 0;
+  gboolean pushed;
+
+  g_assert (n_recs <= PRIME_BATCH);
+
+  /* Whoever primes holds the context. */
+  service_push_context (self, &pushed);
+  for (guint i = 0; i < n_recs; i++)
+    tasks[i] = service_task_new (self, recs[i], task_record_name (recs[i]),
+                                 service_take_cancellable (self));
+  service_pop_context (self, pushed);
+
+  /* cancel() reads the GTask from other threads, under the lock. */
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < n_recs; i++)
+    {
+      recs[i]->task = tasks[i];
+      recs[i]->stamp = iteration;
+      if (recs[i]->cancel_requested)
+        cancelled[n_cancelled++] = g_task_get_cancellable (tasks[i]);
+    }
+  g_mutex_unlock (&self->lock);
+
+  self->n_primed += n_recs;
+
+  /* Spare or new: no handler runs. */
+  for (guint i = 0; i < n_cancelled; i++)
+    g_cancellable_cancel (cancelled[i]);
+}
+
+/* Keeps the tasks at the head of the queue primed, up to PRIME_AHEAD. */
+static void
+service_prime (AsabTaskService *self)
+{
+  TaskRecord *batch[PRIME_BATCH];
+  guint n = 0;
+
+  for (GList *l = self->queued.head;
+       l != NULL && self->n_primed + n < PRIME_AHEAD;
+       l = l->next)
+    {
+      TaskRecord *rec = l->data;
+
+      if (rec->task != NULL)
+        continue;
+
+      batch[n++] = rec;
+      if (n == G_N_ELEMENTS (batch))
+        {
+          service_prime_records (self, batch, n);
+          n = 0;
+        }
+    }
+
+  if (n > 0)
+    service_prime_records (self, batch, n);
 }
 
 static void
@@ -971,6 +1063,8 @@ static void
 task_record_start (AsabTaskService *self,
                    TaskRecord      *rec)
 {
+  TaskRecord *outer;
+
   if (!rec->started)
     {
       rec->started = TRUE;
@@ -995,13 +1089,17 @@ task_record_start (AsabTaskService *self,
   if (rec->kind == TASK_KIND_FOREVER)
     task_record_forever (rec)->time = g_get_monotonic_time ();
 
+  /* In no queue while its function runs: most complete there. */
   task_record_move (self, rec, TASK_STATE_IN_FUNC);
+  outer = self->in_func;
+  self->in_func = rec;
   rec->func (rec->task, g_task_get_cancellable (rec->task), rec->user_data);
+  self->in_func = outer;
 
   if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
     task_record_finish (self, rec);
   else
-    rec->state = TASK_STATE_RUNNING;
+    task_record_move (self, rec, TASK_STATE_RUNNING);
 }
 
 /* Requests from other threads */
@@ -1010,7 +1108,7 @@ static void
 service_take_arrivals (AsabTaskService *self)
 {
   GQueue arrived = G_QUEUE_INIT;
-  guint32 iteration = service_iteration (self);
+  g_autoptr(GPtrArray) cancelled = NULL;
 
   /* The hand-off may run on a thread that holds the context for a moment
    * while another one schedules: it leaves the counts that only the
@@ -1020,16 +1118,30 @@ service_take_arrivals (AsabTaskService *self)
   g_queue_init (&self->arrived);
   counter_add (&self->n_in_transit, -(int) arrived.length);
   counter_add (&self->n_queued, arrived.length);
-  g_mutex_unlock (&self->lock);
-
   for (GList *l = arrived.head; l != NULL; l = l->next)
     {
       TaskRecord *rec = l->data;
 
-      rec->stamp = iteration;
       rec->state = TASK_STATE_QUEUED;
+      if (rec->cancel_requested)
+        {
+          if (cancelled == NULL)
+            cancelled = g_ptr_array_new ();
+          g_ptr_array_add (cancelled, rec);
+        }
     }
+  g_mutex_unlock (&self->lock);
+
   queue_splice_tail (&self->queued, &arrived);
+
+  /* Cancelled on the way: they end now, not when their turn comes. */
+  for (guint i = 0; cancelled != NULL && i < cancelled->len; i++)
+    {
+      TaskRecord *rec = g_ptr_array_index (cancelled, i);
+
+      service_prime_records (self, &rec, 1);
+      task_record_close_cancelled (self, rec);
+    }
 }
 
 /* Does the part of cancel() that belongs to the context's thread: ending a
@@ -1049,7 +1161,12 @@ service_cancel_by_id (AsabTaskService *self,
     return;
 
   if (rec->state == TASK_STATE_QUEUED || rec->state == TASK_STATE_DELAYED)
-    task_record_close_cancelled (self, rec);
+    {
+      /* Its GTask comes now, to be given to task-done. */
+      if (rec->task == NULL)
+        service_prime_records (self, &rec, 1);
+      task_record_close_cancelled (self, rec);
+    }
   else if (rec->kind == TASK_KIND_SOURCE)
     g_source_destroy (rec->source);
 }
@@ -1110,22 +1227,32 @@ service_sweep (AsabTaskService *self)
   service_receive_in_transit (self);
   service_take_arrivals (self);
 
+  /* A task without its GTask gets one now: it returns from an idle source
+   * of its own, since it is created in this iteration. */
   while (self->queued.head != NULL)
-    task_record_close_cancelled (self, self->queued.head->data);
+    {
+      TaskRecord *rec = self->queued.head->data;
+
+      if (rec->task == NULL)
+        service_prime_records (self, &rec, 1);
+      task_record_close_cancelled (self, rec);
+    }
 
   while (self->delayed.head != NULL)
     task_record_close_cancelled (self, self->delayed.head->data);
+
+  /* A function on the stack that has not completed its task yet. A task
+   * that has completed is left alone: cancelling it now would turn its
+   * result into a cancellation. */
+  for (TaskRecord *rec = self->in_func; rec != NULL; rec = NULL)
+    if (rec->state == TASK_STATE_IN_FUNC)
+      g_ptr_array_add (cancellables, g_object_ref (g_task_get_cancellable (rec->task)));
 
   /* Cancelling runs handlers, which may end tasks and change the list. */
   for (GList *l = self->running.head; l != NULL; l = l->next)
     {
       TaskRecord *rec = l->data;
       GCancellable *cancellable = g_task_get_cancellable (rec->task);
-
-      /* Completed already: cancelling now would turn its result into a
-       * cancellation. */
-      if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
-        continue;
 
       if (cancellable != NULL)
         g_ptr_array_add (cancellables, g_object_ref (cancellable));
@@ -1253,26 +1380,43 @@ service_update_hold (AsabTaskService *self)
     g_application_release (application);
 }
 
+/* The next queued task whose turn has come, if it was primed in an earlier
+ * iteration. A stopping service has ended its queue. */
 static TaskRecord *
-service_next_runnable (AsabTaskService *self,
-                       guint32          iteration,
-                       gint64           now)
+service_next_queued (AsabTaskService *self,
+                     guint32          iteration)
+{
+  TaskRecord *rec = g_queue_peek_head (&self->queued);
+
+  if (rec == NULL || rec->task == NULL || self->stopping)
+    return NULL;
+
+  return rec->stamp != iteration && service_has_free_slot (self) ? rec : NULL;
+}
+
+static TaskRecord *
+service_next_delayed (AsabTaskService *self,
+                      gint64           now)
 {
   TaskRecord *rec;
-
-  /* A GTask returns at once only when it was created in an earlier
-   * iteration than the one it returns in; a task queued during this
-   * iteration therefore waits for the next one.
-   */
-  rec = g_queue_peek_head (&self->queued);
-  if (rec != NULL && rec->stamp != iteration && service_has_free_slot (self))
-    return rec;
 
   rec = g_queue_peek_head (&self->delayed);
   if (rec != NULL && task_record_forever (rec)->time < now)
     return rec;
 
   return NULL;
+}
+
+/* Gives back the memory of a burst once the service has nothing to do. */
+static void
+service_trim (AsabTaskService *self)
+{
+  if (self->spare_cancellables->len > SPARE_CANCELLABLES_IDLE)
+    g_ptr_array_set_size (self->spare_cancellables, SPARE_CANCELLABLES_IDLE);
+
+  g_mutex_lock (&self->lock);
+  asab_id_table_compact (&self->ids);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
@@ -1300,13 +1444,20 @@ service_process (AsabTaskService *self)
 
       if ((rec = g_queue_peek_head (&self->finished)) != NULL)
         task_record_finish (self, rec);
-      else if ((rec = service_next_runnable (self, iteration, now)) != NULL)
+      else if ((rec = service_next_queued (self, iteration)) != NULL)
+        task_record_start (self, rec);
+      else if ((rec = service_next_delayed (self, now)) != NULL)
         task_record_start (self, rec);
       else
         break;
     }
 
+  /* Those that can start on the next iteration. */
+  service_prime (self);
+
   service_check_stopped (self);
+  if (service_n_live (self) == 0)
+    service_trim (self);
   service_notify_counts (self);
   service_update_hold (self);
   service_update_ready_time (self);
@@ -1337,62 +1488,24 @@ queue_splice_tail (GQueue *dest,
   g_queue_init (src);
 }
 
-/* Gives the tasks scheduled from other threads their GTasks, which must be
- * created with the service's context as the thread-default one, and moves
- * them to the arrivals. It runs on whichever thread holds the context,
- * which may be the thread that scheduled: it must never run a task there,
- * nor touch what belongs to the context's thread alone.
+/* Hands the tasks scheduled from other threads over to the dispatcher. It
+ * runs on whichever thread holds the context, which may be the thread that
+ * scheduled: it never runs a task, nor touches what belongs to the thread
+ * that dispatches. Their GTasks come when their turn nears.
  */
 static void
 service_receive_in_transit (AsabTaskService *self)
 {
-  GQueue batch = G_QUEUE_INIT;
-  g_autoptr(GPtrArray) cancelled = NULL;
-  gboolean pushed;
-
   g_mutex_lock (&self->lock);
-  batch = self->in_transit;
-  g_queue_init (&self->in_transit);
   self->handoff_pending = FALSE;
-  g_mutex_unlock (&self->lock);
-
-  if (batch.length == 0)
-    return;
-
-  /* Whoever runs this owns the context. */
-  service_push_context (self, &pushed);
-  for (GList *l = batch.head; l != NULL; l = l->next)
+  if (self->in_transit.length > 0)
     {
-      TaskRecord *rec = l->data;
-
-      const char *name = task_record_transit_name (rec);
-
-      rec->task = service_task_new (self, rec, name[0] != '\0' ? name : NULL,
-                                    g_cancellable_new ());
-      rec->state = TASK_STATE_ARRIVED;
+      for (GList *l = self->in_transit.head; l != NULL; l = l->next)
+        ((TaskRecord *) l->data)->state = TASK_STATE_ARRIVED;
+      queue_splice_tail (&self->arrived, &self->in_transit);
+      service_wake_locked (self);
     }
-  service_pop_context (self, pushed);
-
-  g_mutex_lock (&self->lock);
-  for (GList *l = batch.head; l != NULL; l = l->next)
-    {
-      TaskRecord *rec = l->data;
-
-      rec->in_transit = FALSE;
-      if (rec->cancel_requested)
-        {
-          if (cancelled == NULL)
-            cancelled = g_ptr_array_new ();
-          g_ptr_array_add (cancelled, g_task_get_cancellable (rec->task));
-        }
-    }
-  queue_splice_tail (&self->arrived, &batch);
-  service_wake_locked (self);
   g_mutex_unlock (&self->lock);
-
-  /* Nobody else has seen these cancellables: no handler runs. */
-  for (guint i = 0; cancelled != NULL && i < cancelled->len; i++)
-    g_cancellable_cancel (g_ptr_array_index (cancelled, i));
 }
 
 static gboolean
@@ -1999,12 +2112,11 @@ service_schedule_threadsafe (AsabTaskService *self,
   gboolean need_handoff;
   guint64 id;
 
-  rec = task_record_new (kind, name != NULL ? name : "");
+  rec = task_record_new (kind, name);
   rec->func = func;
   rec->user_data = user_data;
   rec->destroy = destroy;
   rec->state = TASK_STATE_IN_TRANSIT;
-  rec->in_transit = TRUE;
 
   g_mutex_lock (&self->lock);
   if (self->stopping)
@@ -2045,6 +2157,7 @@ service_schedule (AsabTaskService *self,
                   GDestroyNotify   destroy)
 {
   TaskRecord *rec;
+  gboolean prime_now;
   gboolean pushed;
   guint64 id;
 
@@ -2063,12 +2176,19 @@ service_schedule (AsabTaskService *self,
   if (!service_push_context (self, &pushed))
     return service_schedule_threadsafe (self, kind, name, func, user_data, destroy);
 
-  rec = task_record_new (kind, NULL);
+  /* Primed now when every task ahead of it is, and few are: then it starts
+   * on the next dispatch. Otherwise its turn will come. */
+  prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD;
+
+  rec = task_record_new (kind, prime_now ? NULL : name);
   rec->func = func;
   rec->user_data = user_data;
   rec->destroy = destroy;
-  rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
-  rec->stamp = service_iteration (self);
+  if (prime_now)
+    {
+      rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
+      rec->stamp = service_iteration (self);
+    }
   service_pop_context (self, pushed);
 
   g_mutex_lock (&self->lock);
@@ -2078,6 +2198,8 @@ service_schedule (AsabTaskService *self,
   g_mutex_unlock (&self->lock);
 
   task_record_move (self, rec, TASK_STATE_QUEUED);
+  if (prime_now)
+    self->n_primed++;
   service_update_hold (self);
 
   return id;
@@ -2426,7 +2548,9 @@ asab_task_service_cancel (AsabTaskService *self,
       return FALSE;
     }
 
-  if (rec->in_transit)
+  /* A task that has no GTask yet is marked, and gets a cancelled
+   * cancellable with its GTask. */
+  if (rec->task == NULL)
     rec->cancel_requested = TRUE;
   else
     {
@@ -2437,9 +2561,9 @@ asab_task_service_cancel (AsabTaskService *self,
       /* From another thread, the dispatcher destroys it. */
       if (rec->kind == TASK_KIND_SOURCE && g_main_context_is_owner (self->context))
         source = g_source_ref (rec->source);
-      g_array_append_val (self->cancelled_ids, task_id);
-      service_wake_locked (self);
     }
+  g_array_append_val (self->cancelled_ids, task_id);
+  service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
   if (cancellable != NULL)
