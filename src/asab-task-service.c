@@ -184,7 +184,6 @@ struct _AsabTaskService
   GQueue finished;
   GPtrArray *spare_cancellables;
   GPtrArray *stop_tasks;
-  GSource *stop_timer;
   guint processing;
   /* Tasks that have ended but are still counted as running or queued until
    * their task-done; those of them whose end cannot be processed before the
@@ -886,30 +885,58 @@ forever_schedule_restart (AsabTaskService *self,
   service_insert_delayed (self, rec);
 }
 
-static void
-service_complete_stop (AsabTaskService *self,
-                       GError          *error)
+/* What one stop_async() call waits with: its own timeout, counted from
+ * the call, and its cancellable. */
+typedef struct
 {
-  g_autoptr(GPtrArray) stop_tasks = g_steal_pointer (&self->stop_tasks);
+  GSource *timer;
+  GSource *cancel_source;
+} StopWait;
 
-  if (self->stop_timer != NULL)
+static void
+stop_wait_free (gpointer data)
+{
+  StopWait *wait = data;
+
+  g_source_destroy (wait->timer);
+  g_source_unref (wait->timer);
+  if (wait->cancel_source != NULL)
     {
-      g_source_destroy (self->stop_timer);
-      g_clear_pointer (&self->stop_timer, g_source_unref);
+      g_source_destroy (wait->cancel_source);
+      g_source_unref (wait->cancel_source);
     }
+  g_free (wait);
+}
 
-  for (guint i = 0; stop_tasks != NULL && i < stop_tasks->len; i++)
+/* Ends one stop_async() call's wait: the stop goes on. */
+static void
+stop_wait_end (GTask  *task,
+               GError *error)
+{
+  AsabTaskService *self = g_task_get_source_object (task);
+  StopWait *wait = g_task_get_task_data (task);
+
+  g_ptr_array_remove (self->stop_tasks, task);
+
+  /* Destroying them drops the references that their callbacks hold. */
+  g_source_destroy (wait->timer);
+  if (wait->cancel_source != NULL)
+    g_source_destroy (wait->cancel_source);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+service_complete_stop (AsabTaskService *self)
+{
+  while (self->stop_tasks != NULL && self->stop_tasks->len > 0)
     {
-      GTask *task = g_ptr_array_index (stop_tasks, i);
-      GSource *cancel_source = g_task_get_task_data (task);
+      g_autoptr(GTask) task = g_object_ref (g_ptr_array_index (self->stop_tasks, 0));
 
-      if (cancel_source != NULL)
-        g_source_destroy (cancel_source);
-
-      if (error != NULL)
-        g_task_return_error (task, g_error_copy (error));
-      else
-        g_task_return_boolean (task, TRUE);
+      stop_wait_end (task, NULL);
     }
 }
 
@@ -926,7 +953,7 @@ service_check_stopped (AsabTaskService *self)
 {
   if (self->stop_tasks != NULL && self->swept &&
       service_n_live (self) == self->n_ended_on_stack)
-    service_complete_stop (self, NULL);
+    service_complete_stop (self);
 }
 
 static void
@@ -1555,23 +1582,15 @@ static GSourceFuncs source_watch_funcs = {
 
 /* Stop timer */
 
-static void
-source_destroy_and_unref (GSource *source)
-{
-  g_source_destroy (source);
-  g_source_unref (source);
-}
-
 /* Ends the wait of one stop_async() call; the stop goes on. */
 static gboolean
 stop_wait_cancelled_cb (GCancellable *cancellable,
                         gpointer      data)
 {
-  GTask *task = data;
-  AsabTaskService *self = g_task_get_source_object (task);
+  GError *error = NULL;
 
-  if (self->stop_tasks != NULL && g_ptr_array_remove (self->stop_tasks, task))
-    g_task_return_error_if_cancelled (task);
+  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  stop_wait_end (data, error);
 
   return G_SOURCE_REMOVE;
 }
@@ -1579,13 +1598,13 @@ stop_wait_cancelled_cb (GCancellable *cancellable,
 static gboolean
 stop_timer_cb (gpointer data)
 {
-  AsabTaskService *self = data;
+  GTask *task = data;
+  AsabTaskService *self = g_task_get_source_object (task);
   /* Tasks that have ended are not pending, even before their task-done. */
   guint n_running = asab_task_service_get_n_running (self) - self->n_ended_started;
   guint n_queued = asab_task_service_get_n_queued (self) - self->n_ended_unstarted;
   char running_str[16], queued_str[16];
   g_autofree char *message = NULL;
-  g_autoptr(GError) error = NULL;
 
   /* Translators: ASAB's own form: tasks still running, plus tasks that
    * never started. */
@@ -1597,9 +1616,9 @@ stop_timer_cb (gpointer data)
                     "ASAB_N_QUEUED", queued_str,
                     "MESSAGE", "%s", message);
 
-  error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                       _("%u+%u pending and incomplete tasks"), n_running, n_queued);
-  service_complete_stop (self, error);
+  stop_wait_end (task, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                    _("%u+%u pending and incomplete tasks"),
+                                    n_running, n_queued));
 
   return G_SOURCE_REMOVE;
 }
@@ -1679,11 +1698,6 @@ asab_task_service_finalize (GObject *object)
     {
       g_source_destroy (self->dispatcher);
       g_clear_pointer (&self->dispatcher, g_source_unref);
-    }
-  if (self->stop_timer != NULL)
-    {
-      g_source_destroy (self->stop_timer);
-      g_clear_pointer (&self->stop_timer, g_source_unref);
     }
 
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
@@ -2609,6 +2623,7 @@ asab_task_service_stop_async (AsabTaskService     *self,
                               gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  StopWait *wait;
 
   g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -2629,25 +2644,20 @@ asab_task_service_stop_async (AsabTaskService     *self,
     self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   g_ptr_array_add (self->stop_tasks, g_object_ref (task));
 
+  wait = g_new0 (StopWait, 1);
+  wait->timer = g_timeout_source_new (g_atomic_int_get (&self->stop_timeout_ms));
+  g_source_set_static_name (wait->timer, "[asab] stop timeout");
+  g_source_set_callback (wait->timer, stop_timer_cb, g_object_ref (task), g_object_unref);
+  g_source_attach (wait->timer, self->context);
   if (cancellable != NULL)
     {
-      GSource *source = g_cancellable_source_new (cancellable);
-
-      /* The task data destroys it once the stop task is done with. */
-      g_source_set_static_name (source, "[asab] stop wait cancelled");
-      g_source_set_callback (source, G_SOURCE_FUNC (stop_wait_cancelled_cb),
+      wait->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (wait->cancel_source, "[asab] stop wait cancelled");
+      g_source_set_callback (wait->cancel_source, G_SOURCE_FUNC (stop_wait_cancelled_cb),
                              g_object_ref (task), g_object_unref);
-      g_source_attach (source, self->context);
-      g_task_set_task_data (task, source, (GDestroyNotify) source_destroy_and_unref);
+      g_source_attach (wait->cancel_source, self->context);
     }
-
-  if (self->stop_timer == NULL)
-    {
-      self->stop_timer = g_timeout_source_new (g_atomic_int_get (&self->stop_timeout_ms));
-      g_source_set_static_name (self->stop_timer, "[asab] stop timeout");
-      g_source_set_callback (self->stop_timer, stop_timer_cb, self, NULL);
-      g_source_attach (self->stop_timer, self->context);
-    }
+  g_task_set_task_data (task, wait, stop_wait_free);
 
   /* Inside the dispatcher, which GLib will not dispatch again before it
    * returns, do the work now.

@@ -1671,6 +1671,41 @@ test_stop_timeout_counts_queued (void)
 }
 
 static void
+test_stop_own_timeout (void)
+{
+  Fixture f;
+  GTask *stubborn = NULL;
+  GError *patient = NULL, *hasty = NULL;
+  gint64 start;
+
+  fixture_init (&f);
+
+  asab_task_service_schedule (f.service, ignore_cancel, &stubborn);
+  test_iterate_until (f.context, stubborn != NULL);
+
+  /* Each stop waits as long as its own timeout says, counted from its
+   * call: a later, shorter stop is not held up by an earlier one. */
+  asab_task_service_stop_async (f.service, NULL, stopped_cb, &patient);
+  asab_task_service_set_stop_timeout (f.service, 50);
+  start = g_get_monotonic_time ();
+  asab_task_service_stop_async (f.service, NULL, stopped_cb, &hasty);
+  test_iterate_until (f.context, hasty != NULL);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_error (hasty, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (patient);
+
+  /* The first still waits, and completes when the task ends. */
+  g_task_return_boolean (stubborn, TRUE);
+  g_object_unref (stubborn);
+  test_iterate_until (f.context, patient != NULL);
+  g_assert_error (patient, G_IO_ERROR, 0);
+  g_clear_error (&patient);
+  g_clear_error (&hasty);
+
+  fixture_clear (&f);
+}
+
+static void
 test_stop_twice (void)
 {
   Fixture f;
@@ -2492,6 +2527,7 @@ main (int   argc,
   g_test_add_func ("/task-service/stop/timeout", test_stop_timeout);
   g_test_add_func ("/task-service/stop/timeout-counts", test_stop_timeout_counts_queued);
   g_test_add_func ("/task-service/stop/twice", test_stop_twice);
+  g_test_add_func ("/task-service/stop/own-timeout", test_stop_own_timeout);
   g_test_add_func ("/task-service/stop/empty", test_stop_empty);
   g_test_add_func ("/task-service/stop/in-transit", test_stop_in_transit);
   g_test_add_func ("/task-service/stop/last-unref", test_stop_last_unref);
