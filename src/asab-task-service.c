@@ -125,7 +125,7 @@ typedef struct _TaskRecord
   guint8 state;
   guint8 started : 1;
   guint8 has_name : 1;
-  /* Under the service lock: cancelled before it had a GTask. */
+  /* Under the service lock: cancel() has been called for it. */
   guint8 cancel_requested;
   /* The iteration in which it got its GTask. */
   guint32 stamp;
@@ -2562,11 +2562,17 @@ asab_task_service_cancel (AsabTaskService *self,
       return FALSE;
     }
 
-  /* A task that has no GTask yet is marked, and gets a cancelled
-   * cancellable with its GTask. */
-  if (rec->task == NULL)
-    rec->cancel_requested = TRUE;
-  else
+  /* Once is enough: a thread that keeps cancelling must not make the
+   * dispatcher's work grow. */
+  if (rec->cancel_requested)
+    {
+      g_mutex_unlock (&self->lock);
+      return TRUE;
+    }
+  rec->cancel_requested = TRUE;
+
+  /* A task that has no GTask yet gets a cancelled cancellable with it. */
+  if (rec->task != NULL)
     {
       GCancellable *c = g_task_get_cancellable (rec->task);
 
