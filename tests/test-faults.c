@@ -349,41 +349,15 @@ complete_held (Fixture *f)
 /* Ends when its cancellable is cancelled, from whichever thread. The handler
  * is disconnected when the GTask goes, so that nothing holds it in a cycle.
  */
-typedef struct
-{
-  GCancellable *cancellable;
-  gulong handler;
-} WaitCancel;
-
-static void
-wait_cancel_free (gpointer data)
-{
-  WaitCancel *wait = data;
-
-  g_cancellable_disconnect (wait->cancellable, wait->handler);
-  g_object_unref (wait->cancellable);
-  g_free (wait);
-}
-
-static void
-cancelled_cb (GCancellable *cancellable,
-              gpointer      task)
-{
-  g_task_return_error_if_cancelled (task);
-}
-
 static void
 body_wait_cancel (GTask        *task,
                   GCancellable *cancellable,
                   gpointer      data)
 {
   Slot *slot = data;
-  WaitCancel *wait = g_new0 (WaitCancel, 1);
 
   g_atomic_int_inc (&slot->n_calls);
-  wait->cancellable = g_object_ref (cancellable);
-  g_task_set_task_data (task, wait, wait_cancel_free);
-  wait->handler = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), task, NULL);
+  test_task_return_on_cancel (task, cancellable);
 }
 
 /* Threads that the test lets go when it is ready. */

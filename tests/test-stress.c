@@ -329,36 +329,12 @@ on_task_failed (AsabTaskService *service,
 
 /* Task bodies; the user data is the slot. */
 
-typedef struct
-{
-  GCancellable *cancellable;
-  gulong handler;
-} WaitCancel;
-
-static void
-wait_cancel_free (gpointer data)
-{
-  WaitCancel *wait = data;
-
-  g_cancellable_disconnect (wait->cancellable, wait->handler);
-  g_object_unref (wait->cancellable);
-  g_free (wait);
-}
-
-static void
-cancelled_cb (GCancellable *cancellable,
-              gpointer      task)
-{
-  g_task_return_error_if_cancelled (task);
-}
-
 static void
 body (GTask        *task,
       GCancellable *cancellable,
       gpointer      data)
 {
   Slot *slot = data;
-  WaitCancel *wait;
   Plan plan = slot->plan;
 
   g_atomic_int_inc (&slot->n_runs);
@@ -377,10 +353,7 @@ body (GTask        *task,
       break;
 
     case PLAN_WAIT_CANCEL:
-      wait = g_new0 (WaitCancel, 1);
-      wait->cancellable = g_object_ref (cancellable);
-      g_task_set_task_data (task, wait, wait_cancel_free);
-      wait->handler = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), task, NULL);
+      test_task_return_on_cancel (task, cancellable);
       break;
 
     case PLAN_HOLD:

@@ -120,6 +120,41 @@ test_captured_nth (GLogLevelFlags level,
   return found;
 }
 
+typedef struct
+{
+  GCancellable *cancellable;
+  gulong handler;
+} WaitCancel;
+
+static void
+wait_cancel_free (gpointer data)
+{
+  WaitCancel *wait = data;
+
+  g_cancellable_disconnect (wait->cancellable, wait->handler);
+  g_object_unref (wait->cancellable);
+  g_free (wait);
+}
+
+static void
+return_cancelled (GCancellable *cancellable,
+                  gpointer      task)
+{
+  g_task_return_error_if_cancelled (task);
+}
+
+void
+test_task_return_on_cancel (GTask        *task,
+                            GCancellable *cancellable)
+{
+  WaitCancel *wait = g_new0 (WaitCancel, 1);
+
+  /* The task owns the handler, which does not own the task: no cycle. */
+  wait->cancellable = g_object_ref (cancellable);
+  g_task_set_task_data (task, wait, wait_cancel_free);
+  wait->handler = g_cancellable_connect (cancellable, G_CALLBACK (return_cancelled), task, NULL);
+}
+
 GMainContext *
 test_context_new (void)
 {

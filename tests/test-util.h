@@ -29,6 +29,11 @@ guint        test_captured_count      (GLogLevelFlags level);
 CapturedLog *test_captured_nth        (GLogLevelFlags level,
                                        guint          n);
 
+/* The body of a task that runs until it is cancelled: completes @task with
+ * its cancellation when @cancellable is cancelled. Uses the task data. */
+void          test_task_return_on_cancel (GTask        *task,
+                                          GCancellable *cancellable);
+
 /* A private main context, pushed as the thread-default one. */
 GMainContext *test_context_new        (void);
 void          test_context_free       (GMainContext *context);

@@ -8,6 +8,7 @@
 #include <asab.h>
 
 #include "fuzz-task-service.h"
+#include "test-util.h"
 
 /* The input is a sequence of operations, one byte each followed by the
  * bytes of its arguments (missing bytes read as 0): schedule in every way
@@ -285,29 +286,6 @@ on_task_failed (AsabTaskService *service,
 
 /* Task bodies */
 
-static void
-cancelled_cb (GCancellable *cancellable,
-              gpointer      task)
-{
-  g_task_return_error_if_cancelled (task);
-}
-
-typedef struct
-{
-  GCancellable *cancellable;
-  gulong handler;
-} WaitCancel;
-
-static void
-wait_cancel_free (gpointer data)
-{
-  WaitCancel *wait = data;
-
-  g_cancellable_disconnect (wait->cancellable, wait->handler);
-  g_object_unref (wait->cancellable);
-  g_free (wait);
-}
-
 static gboolean
 complete_in_idle_cb (gpointer task)
 {
@@ -323,7 +301,6 @@ body (GTask        *task,
 {
   Slot *slot = data;
   Fuzz *fz = slot->fuzz;
-  WaitCancel *wait;
   GSource *idle;
 
   fuzz_assert (g_thread_self () == fz->context_thread);
@@ -340,10 +317,7 @@ body (GTask        *task,
       g_ptr_array_add (fz->held, g_object_ref (task));
       break;
     case PLAN_WAIT_CANCEL:
-      wait = g_new0 (WaitCancel, 1);
-      wait->cancellable = g_object_ref (cancellable);
-      g_task_set_task_data (task, wait, wait_cancel_free);
-      wait->handler = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), task, NULL);
+      test_task_return_on_cancel (task, cancellable);
       break;
     case PLAN_IDLE:
       idle = g_idle_source_new ();
