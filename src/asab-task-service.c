@@ -212,6 +212,9 @@ struct _AsabTaskService
   gboolean wake_pending;
   gboolean stopping;
   gboolean holding_application;
+  /* A reference of the service on itself while it has live tasks: a task
+   * that has no GTask yet has nothing else to keep it alive. */
+  gboolean kept_alive;
 
   /* Any thread, atomic. */
   /* Written only by the thread that holds the context, read anywhere: with
@@ -948,6 +951,32 @@ service_n_live (AsabTaskService *self)
          counter_get (&self->n_in_transit);
 }
 
+/* Under the lock, on scheduling: the caller holds a reference. */
+static inline void
+service_keep_alive_locked (AsabTaskService *self)
+{
+  if (!self->kept_alive)
+    {
+      self->kept_alive = TRUE;
+      g_object_ref (self);
+    }
+}
+
+/* Whether the dispatcher can drop the service's reference on itself. */
+static gboolean
+service_let_go (AsabTaskService *self)
+{
+  gboolean let_go;
+
+  g_mutex_lock (&self->lock);
+  let_go = self->kept_alive && service_n_live (self) == 0;
+  if (let_go)
+    self->kept_alive = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  return let_go;
+}
+
 static void
 service_check_stopped (AsabTaskService *self)
 {
@@ -1490,6 +1519,8 @@ service_process (AsabTaskService *self)
   service_update_ready_time (self);
 
   self->processing--;
+  if (service_let_go (self))
+    g_object_unref (self);
   g_object_unref (self);
 }
 
@@ -2151,6 +2182,7 @@ service_schedule_threadsafe (AsabTaskService *self,
   id = asab_id_table_insert (&self->ids, &rec->id);
   g_queue_push_tail_link (&self->in_transit, &rec->link);
   counter_add (&self->n_in_transit, 1);
+  service_keep_alive_locked (self);
   need_handoff = !self->handoff_pending;
   self->handoff_pending = TRUE;
   g_mutex_unlock (&self->lock);
@@ -2208,6 +2240,7 @@ service_schedule (AsabTaskService *self,
   g_mutex_lock (&self->lock);
   id = asab_id_table_insert (&self->ids, &rec->id);
   counter_add (&self->n_queued, 1);
+  service_keep_alive_locked (self);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
@@ -2431,14 +2464,15 @@ asab_task_service_schedule_task (AsabTaskService *self,
   rec = task_record_new (TASK_KIND_GTASK, NULL);
   rec->task = g_object_ref (task);
   rec->started = TRUE;
-  /* Nothing else keeps the service alive for this task. */
-  g_object_set_qdata_full (G_OBJECT (task), adopted_quark, g_object_ref (self), g_object_unref);
+  /* Marks the task as tracked, and finds the service from it. */
+  g_object_set_qdata (G_OBJECT (task), adopted_quark, self);
   rec->completed_handler = g_signal_connect (task, "notify::completed",
                                              G_CALLBACK (adopted_task_completed_cb), rec);
 
   g_mutex_lock (&self->lock);
   id = asab_id_table_insert (&self->ids, &rec->id);
   counter_add (&self->n_running, 1);
+  service_keep_alive_locked (self);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
@@ -2517,6 +2551,7 @@ asab_task_service_schedule_source (AsabTaskService *self,
   g_mutex_lock (&self->lock);
   id = asab_id_table_insert (&self->ids, &rec->id);
   counter_add (&self->n_running, 1);
+  service_keep_alive_locked (self);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 

@@ -124,13 +124,6 @@ check_not_cancelled (GTask        *task,
 
 /* Starts and keeps the task running until its cancellable is cancelled. */
 static void
-cancelled_cb (GCancellable *cancellable,
-              GTask        *task)
-{
-  g_task_return_error_if_cancelled (task);
-}
-
-static void
 wait_for_cancel (GTask        *task,
                  GCancellable *cancellable,
                  gpointer      user_data)
@@ -138,8 +131,7 @@ wait_for_cancel (GTask        *task,
   Fixture *f = user_data;
 
   f->n_called++;
-  g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb),
-                         g_object_ref (task), g_object_unref);
+  test_task_return_on_cancel (task, cancellable);
 }
 
 /* Completes the task later, from a timeout. */
@@ -1800,6 +1792,50 @@ test_stop_last_unref (void)
 }
 
 static void
+return_true (GTask        *task,
+             GCancellable *cancellable,
+             gpointer      user_data)
+{
+  g_task_return_boolean (task, TRUE);
+}
+
+static gpointer
+schedule_then_let_go (gpointer data)
+{
+  AsabTaskService *service = data;
+
+  for (guint i = 0; i < 100; i++)
+    asab_task_service_schedule_threadsafe (service, NULL, return_true, NULL, NULL);
+  g_object_unref (service);
+
+  return NULL;
+}
+
+static void
+test_stop_last_unref_in_transit (void)
+{
+  Fixture f;
+
+  fixture_init (&f);
+  f.forget_tasks = TRUE;
+  g_object_add_weak_pointer (G_OBJECT (f.service), (gpointer *) &f.service);
+
+  /* Tasks handed over from another thread have no GTask yet, and every
+   * reference but the hand-off's is gone: the tasks still keep the service
+   * alive until they have ended. */
+  g_assert_true (g_main_context_acquire (f.context));
+  g_thread_join (g_thread_new ("producer", schedule_then_let_go, g_object_ref (f.service)));
+  g_object_unref (f.service);
+  g_assert_nonnull (f.service);
+  g_main_context_release (f.context);
+
+  test_iterate_until (f.context, f.service == NULL);
+  g_assert_cmpuint (f.n_done_ok, ==, 100);
+
+  fixture_clear (&f);
+}
+
+static void
 test_stop_run_dispose (void)
 {
   Fixture f;
@@ -2531,6 +2567,7 @@ main (int   argc,
   g_test_add_func ("/task-service/stop/empty", test_stop_empty);
   g_test_add_func ("/task-service/stop/in-transit", test_stop_in_transit);
   g_test_add_func ("/task-service/stop/last-unref", test_stop_last_unref);
+  g_test_add_func ("/task-service/stop/last-unref-in-transit", test_stop_last_unref_in_transit);
   g_test_add_func ("/task-service/stop/run-dispose", test_stop_run_dispose);
   g_test_add_func ("/task-service/stop/from-task-func", test_stop_from_task_func);
   g_test_add_func ("/task-service/new/context-not-thread-default", test_context_not_thread_default);
