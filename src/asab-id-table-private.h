@@ -43,6 +43,5 @@ void      asab_id_table_remove (AsabIdTable *table,
                                 guint64     *item);
 void      asab_id_table_compact (AsabIdTable *table);
 gsize     asab_id_table_size   (AsabIdTable *table);
-GPtrArray *asab_id_table_items (AsabIdTable *table);
 
 G_END_DECLS

@@ -147,30 +147,3 @@ asab_id_table_size (AsabIdTable *table)
 {
   return table->n_items;
 }
-
-/* Returns the items in id order, for sweeps that must not touch the table
- * while they run (a cancelled task can end and leave it).
- */
-static gint
-compare_ids (gconstpointer a,
-             gconstpointer b)
-{
-  guint64 id_a = **(guint64 * const *) a;
-  guint64 id_b = **(guint64 * const *) b;
-
-  return (id_a > id_b) - (id_a < id_b);
-}
-
-GPtrArray *
-asab_id_table_items (AsabIdTable *table)
-{
-  GPtrArray *items = g_ptr_array_sized_new (table->n_items);
-
-  for (gsize i = 0; table->slots != NULL && i <= table->mask; i++)
-    if (table->slots[i] != NULL)
-      g_ptr_array_add (items, table->slots[i]);
-
-  g_ptr_array_sort (items, compare_ids);
-
-  return items;
-}

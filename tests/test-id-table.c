@@ -126,6 +126,30 @@ test_shrink_blocked_by_collision (void)
   asab_id_table_clear (&table);
 }
 
+static void
+test_compact (void)
+{
+  AsabIdTable table;
+  g_autofree Item *items = g_new0 (Item, 1000);
+
+  asab_id_table_init (&table);
+  for (guint i = 0; i < 1000; i++)
+    asab_id_table_insert (&table, &items[i].id);
+
+  /* A drain leaves the table as large as the burst needed, for the next
+   * one; compacting gives the memory back and keeps every item found. */
+  for (guint i = 0; i < 900; i++)
+    asab_id_table_remove (&table, &items[i].id);
+  g_assert_cmpuint (table.mask + 1, >=, 2048);
+
+  asab_id_table_compact (&table);
+  g_assert_cmpuint (table.mask + 1, ==, 256);
+  for (guint i = 900; i < 1000; i++)
+    g_assert_true (asab_id_table_lookup (&table, items[i].id) == &items[i]);
+
+  asab_id_table_clear (&table);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -136,6 +160,7 @@ main (int   argc,
   g_test_add_func ("/id-table/long-lived-skipped", test_long_lived_skipped);
   g_test_add_func ("/id-table/grow-and-shrink", test_grow_and_shrink);
   g_test_add_func ("/id-table/shrink-blocked-by-collision", test_shrink_blocked_by_collision);
+  g_test_add_func ("/id-table/compact", test_compact);
 
   return g_test_run ();
 }
