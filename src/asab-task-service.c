@@ -2292,8 +2292,13 @@ asab_task_service_schedule (AsabTaskService *self,
  * [signal@Asab.TaskService::task-done] is emitted, and @destroy is called,
  * never while @func is still running.
  *
- * After [method@Asab.TaskService.stop_async] the call is refused: it logs
- * a warning, calls @destroy and returns 0.
+ * After [method@Asab.TaskService.stop_async], or beyond
+ * [property@Asab.TaskService:max-queued], the call is refused: it logs a
+ * warning, calls @destroy and returns 0.
+ *
+ * Call it from the thread that runs the service's context; from a thread
+ * that cannot, it hands the task over as
+ * [method@Asab.TaskService.schedule_threadsafe] does.
  *
  * Returns: the id of the task, greater than 0 and unique within the
  *   service, or 0 if it was refused
@@ -2438,7 +2443,8 @@ asab_task_service_run_forever (AsabTaskService *self,
  * The task's own callback still gets its result, and reporting a failure
  * is left to it: task-done's error is %NULL on success, a
  * %G_IO_ERROR_CANCELLED error if the task's cancellable was cancelled, and
- * a generic error otherwise.
+ * a generic error otherwise. A `GTask` without a cancellable cannot be
+ * cancelled: a stop waits for it until its timeout.
  *
  * Returns: the id of the task, or 0 if it was refused
  *
