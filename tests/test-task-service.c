@@ -68,6 +68,17 @@ fixture_init (Fixture *f)
   g_signal_connect (f->service, "task-done", G_CALLBACK (on_task_done), f);
 }
 
+/* For GApplication, which runs on the global default main context. */
+static void
+fixture_init_default_context (Fixture *f)
+{
+  fixture_init (f);
+  g_main_context_pop_thread_default (f->context);
+  g_main_context_unref (f->context);
+  f->context = g_main_context_ref (g_main_context_default ());
+  g_main_context_push_thread_default (f->context);
+}
+
 static void
 fixture_clear (Fixture *f)
 {
@@ -2404,11 +2415,7 @@ test_application_hold (void)
   AppData data = { &f, NULL, FALSE };
   int status;
 
-  fixture_init (&f);
-  g_main_context_pop_thread_default (f.context);
-  g_main_context_unref (f.context);
-  f.context = g_main_context_ref (g_main_context_default ());
-  g_main_context_push_thread_default (f.context);
+  fixture_init_default_context (&f);
 
   app = g_application_new ("org.asab.Test.Hold", G_APPLICATION_NON_UNIQUE);
   g_signal_connect (app, "activate", G_CALLBACK (app_activate), &data);
@@ -2439,11 +2446,7 @@ test_application_hold_threadsafe (void)
   g_autoptr(GApplication) app = NULL;
   AppData data = { &f, NULL, FALSE };
 
-  fixture_init (&f);
-  g_main_context_pop_thread_default (f.context);
-  g_main_context_unref (f.context);
-  f.context = g_main_context_ref (g_main_context_default ());
-  g_main_context_push_thread_default (f.context);
+  fixture_init_default_context (&f);
 
   /* Handed off, not yet dispatched when activate returns: the application
    * is held all the same, so the task runs and succeeds. */
@@ -2480,11 +2483,7 @@ test_application_shutdown_stops (void)
   g_autoptr(GApplication) app = NULL;
   AppData data = { &f, NULL, FALSE };
 
-  fixture_init (&f);
-  g_main_context_pop_thread_default (f.context);
-  g_main_context_unref (f.context);
-  f.context = g_main_context_ref (g_main_context_default ());
-  g_main_context_push_thread_default (f.context);
+  fixture_init_default_context (&f);
 
   app = g_application_new ("org.asab.Test.Shutdown", G_APPLICATION_NON_UNIQUE);
   g_signal_connect (app, "activate", G_CALLBACK (app_activate_forever), &data);
