@@ -58,10 +58,20 @@
  *
  * The service dispatches everything from one `GSource` of its own. It does
  * not wake the main context while it has nothing to do, including while
- * tasks are pending but none of them is making progress.
+ * tasks are pending but none of them is making progress. A task's function
+ * or a signal handler may run the context, in a nested main loop say:
+ * other tasks go on meanwhile.
  *
- * Unless a function says otherwise, call it from the thread that runs the
- * service's main context.
+ * Every function may be called from any thread. A call from a thread that
+ * does not hold the service's context, and cannot acquire it for the call,
+ * is handed over to the context's thread, as
+ * [method@Asab.TaskService.schedule_threadsafe] describes.
+ *
+ * A task's `GCancellable` belongs to the service: it may serve another
+ * task after this one has ended, when nobody else holds a reference to it,
+ * nothing is connected to it and it was not cancelled. Do not keep data on
+ * it with g_object_set_data() or weak references: they can outlive the
+ * task.
  *
  * Since: 1.0
  */
@@ -98,7 +108,8 @@ typedef enum
   TASK_STATE_QUEUED,            /* waits for its turn; has a GTask once primed */
   TASK_STATE_DELAYED,           /* forever: waits out its back-off */
   TASK_STATE_IN_FUNC,           /* its function is on the stack */
-  TASK_STATE_RETURNED_IN_FUNC,  /* completed before its function returned */
+  TASK_STATE_RETURNED_IN_FUNC,  /* completed before its function returned,
+                                 * on this stack or on a worker thread */
   TASK_STATE_RUNNING,           /* started; waits to be completed */
   TASK_STATE_CLOSING,           /* returned by the service; waits for the GTask callback */
   TASK_STATE_FINISHED,          /* completed; waits for its task-done */
@@ -125,6 +136,8 @@ typedef struct _TaskRecord
   guint8 state;
   guint8 started : 1;
   guint8 has_name : 1;
+  /* Its function runs on a worker thread. */
+  guint8 in_thread : 1;
   /* Under the service lock: cancel() has been called for it. */
   guint8 cancel_requested;
   /* The iteration in which it got its GTask. */
@@ -132,6 +145,14 @@ typedef struct _TaskRecord
   /* Then a ForeverState for a forever task, then the name of a task that
    * has no GTask to hold it yet: most tasks need neither. */
 } TaskRecord;
+
+/* Why a call was refused; each has its own rate limit for its warning. */
+typedef enum
+{
+  REFUSED_STOPPED,
+  REFUSED_FULL,
+  N_REFUSALS
+} Refusal;
 
 typedef struct
 {
@@ -163,6 +184,10 @@ typedef struct
   /* Counts the context's iterations: prepare runs once per iteration. */
   guint32 iteration;
   GWeakRef service;
+  /* The service while it has live tasks and holds a reference on itself:
+   * g_object_run_dispose() clears the weak reference, not this. Set under
+   * the service's lock, cleared only by the dispatching thread. */
+  gpointer kept;
 } DispatchSource;
 
 struct _AsabTaskService
@@ -177,13 +202,20 @@ struct _AsabTaskService
   GQueue queued;
   /* How many queued tasks have their GTask. */
   guint n_primed;
-  /* The task whose function is on the stack, if any. */
-  struct _TaskRecord *in_func;
+  /* Tasks whose functions are on the stack: more than one when a function
+   * runs the context. */
+  GQueue in_func;
   GQueue running;
   GQueue delayed;
   GQueue finished;
   GPtrArray *spare_cancellables;
   GPtrArray *stop_tasks;
+  /* What a stop's sweep has yet to cancel: cancelling runs handlers, which
+   * may stop the service again and must find the sweep going on. */
+  GPtrArray *sweep_cancellables;
+  GPtrArray *sweep_sources;
+  /* The stop that the application's shutdown started, if any. */
+  struct _StopSync *shutdown_stop;
   guint processing;
   /* Tasks that have ended but are still counted as running or queued until
    * their task-done; those of them whose end cannot be processed before the
@@ -193,11 +225,12 @@ struct _AsabTaskService
   guint n_ended_started;
   guint n_ended_unstarted;
   guint n_ended_on_stack;
-  /* Set at construction. */
-  gboolean has_application;
   guint notified_n_running;
   guint notified_n_queued;
   guint swept : 1;
+
+  /* Set at construction. */
+  gboolean has_application;
 
   /* Any thread, under the lock. */
   GMutex lock;
@@ -206,17 +239,20 @@ struct _AsabTaskService
   GQueue arrived;
   GArray *cancelled_ids;
   GPtrArray *gone_sources;
-  /* Whole fields, not bits: producers write these under the lock while the
-   * context's thread reads stopping, which only it writes, without it. */
   gboolean handoff_pending;
   gboolean wake_pending;
-  gboolean stopping;
   gboolean holding_application;
   /* A reference of the service on itself while it has live tasks: a task
    * that has no GTask yet has nothing else to keep it alive. */
   gboolean kept_alive;
+  /* Refused calls, by reason, for the rate limit of their warnings. */
+  gint64 last_refusal_warning[N_REFUSALS];
+  guint n_refused_quietly[N_REFUSALS];
 
   /* Any thread, atomic. */
+  /* Set under the lock, once; read without it, so that a refusal costs no
+   * lock and a thread learns of the stop before it decides where to go. */
+  int stopping;
   /* Written only by the thread that holds the context, read anywhere: with
    * one writer, counting needs no locked instruction. */
   atomic_uint n_running;
@@ -226,8 +262,6 @@ struct _AsabTaskService
   int max_concurrent;
   int max_queued;
   int stop_timeout_ms;
-  gint64 last_full_warning;
-  int n_refused_quietly;
 };
 
 G_DEFINE_FINAL_TYPE (AsabTaskService, asab_task_service, G_TYPE_OBJECT)
@@ -330,25 +364,15 @@ service_log_failure (guint64       id,
   service_log (G_LOG_LEVEL_WARNING, id_str, name, message);
 }
 
-static void
-service_log_refusal (const char *name)
-{
-  g_autofree char *message = NULL;
-
-  if (name != NULL)
-    message = g_strdup_printf (_("The task service has been stopped: task “%s” was refused"), name);
-  else
-    message = g_strdup (_("The task service has been stopped: an unnamed task was refused"));
-
-  service_log (G_LOG_LEVEL_WARNING, "0", name, message);
-}
-
-/* Says that the queue is full at most once per interval, from whichever
- * thread was refused, with the number of refusals it kept quiet about.
+/* Says that a call was refused at most once per interval for each reason,
+ * from whichever thread was refused, with the number of refusals it kept
+ * quiet about: a producer that goes on after a stop, or outruns the
+ * context, must not flood the log.
  */
 static void
-service_log_full (AsabTaskService *self,
-                  const char      *name)
+service_log_refusal (AsabTaskService *self,
+                     Refusal          reason,
+                     const char      *name)
 {
   gint64 now = g_get_monotonic_time ();
   g_autofree char *message = NULL;
@@ -356,30 +380,61 @@ service_log_full (AsabTaskService *self,
   guint quiet;
 
   g_mutex_lock (&self->lock);
-  if (self->last_full_warning != 0 && now - self->last_full_warning < REFUSAL_LOG_INTERVAL_USEC)
+  if (self->last_refusal_warning[reason] != 0 &&
+      now - self->last_refusal_warning[reason] < REFUSAL_LOG_INTERVAL_USEC)
     {
-      self->n_refused_quietly++;
+      self->n_refused_quietly[reason]++;
       g_mutex_unlock (&self->lock);
       return;
     }
-  self->last_full_warning = now;
-  quiet = self->n_refused_quietly;
-  self->n_refused_quietly = 0;
+  self->last_refusal_warning[reason] = now;
+  quiet = self->n_refused_quietly[reason];
+  self->n_refused_quietly[reason] = 0;
   g_mutex_unlock (&self->lock);
 
-  if (name != NULL)
-    /* Translators: %s is the name of a task, the first %u the queue's
-     * limit, the second how many tasks were refused without a warning
-     * since the last one. */
-    message = g_strdup_printf (_("The task queue is full: task “%s” was refused (limit %u, "
-                                 "%u more refused since the last warning)"),
-                               name, limit, quiet);
-  else
-    message = g_strdup_printf (_("The task queue is full: an unnamed task was refused (limit %u, "
-                                 "%u more refused since the last warning)"),
-                               limit, quiet);
+  switch (reason)
+    {
+    case REFUSED_STOPPED:
+      if (quiet == 0 && name != NULL)
+        message = g_strdup_printf (_("The task service has been stopped: task “%s” was refused"), name);
+      else if (quiet == 0)
+        message = g_strdup (_("The task service has been stopped: an unnamed task was refused"));
+      else if (name != NULL)
+        /* Translators: %s is the name of a task, %u how many tasks were
+         * refused without a warning since the last one. */
+        message = g_strdup_printf (_("The task service has been stopped: task “%s” was refused "
+                                     "(%u more refused since the last warning)"),
+                                   name, quiet);
+      else
+        message = g_strdup_printf (_("The task service has been stopped: an unnamed task was refused "
+                                     "(%u more refused since the last warning)"),
+                                   quiet);
+      break;
+    case REFUSED_FULL:
+      if (name != NULL)
+        /* Translators: %s is the name of a task, the first %u the queue's
+         * limit, the second how many tasks were refused without a warning
+         * since the last one. */
+        message = g_strdup_printf (_("The task queue is full: task “%s” was refused (limit %u, "
+                                     "%u more refused since the last warning)"),
+                                   name, limit, quiet);
+      else
+        message = g_strdup_printf (_("The task queue is full: an unnamed task was refused (limit %u, "
+                                     "%u more refused since the last warning)"),
+                                   limit, quiet);
+      break;
+    case N_REFUSALS:
+    default:
+      g_assert_not_reached ();
+    }
 
   service_log (G_LOG_LEVEL_WARNING, "0", name, message);
+}
+
+static inline gboolean
+service_is_stopping (AsabTaskService *self)
+{
+  return g_atomic_int_get (&self->stopping);
 }
 
 static inline gboolean
@@ -426,6 +481,11 @@ dispatch_source_dispatch (GSource     *source,
 {
   DispatchSource *ds = (DispatchSource *) source;
   g_autoptr(AsabTaskService) self = g_weak_ref_get (&ds->service);
+
+  /* Only this thread drops the service's reference on itself: while it is
+   * set, the service is alive. */
+  if (self == NULL && g_atomic_pointer_get (&ds->kept) != NULL)
+    self = g_object_ref (g_atomic_pointer_get (&ds->kept));
 
   if (self != NULL)
     service_process (self);
@@ -499,12 +559,13 @@ service_queue_for_state (AsabTaskService *self,
       return &self->running;
     case TASK_STATE_FINISHED:
       return &self->finished;
+    case TASK_STATE_IN_FUNC:
+      return &self->in_func;
     case TASK_STATE_NONE:
     case TASK_STATE_IN_TRANSIT:
     case TASK_STATE_ARRIVED:
     case TASK_STATE_CLOSING:
     case TASK_STATE_ENDING:
-    case TASK_STATE_IN_FUNC:
     case TASK_STATE_RETURNED_IN_FUNC:
     default:
       return NULL;
@@ -579,6 +640,48 @@ task_record_new (TaskKind    kind,
   return rec;
 }
 
+static TaskRecord *
+task_record_new_func (TaskKind        kind,
+                      const char     *name,
+                      AsabTaskFunc    func,
+                      gpointer        user_data,
+                      GDestroyNotify  destroy)
+{
+  TaskRecord *rec = task_record_new (kind, name);
+
+  rec->func = func;
+  rec->user_data = user_data;
+  rec->destroy = destroy;
+
+  return rec;
+}
+
+/* Frees a record that was never accepted, with what it was given. */
+static void
+task_record_release (TaskRecord *rec)
+{
+  switch ((TaskKind) rec->kind)
+    {
+    case TASK_KIND_FUNC:
+    case TASK_KIND_THREAD:
+    case TASK_KIND_FOREVER:
+      if (rec->destroy != NULL)
+        rec->destroy (rec->user_data);
+      break;
+    case TASK_KIND_SOURCE:
+      g_source_unref (rec->source);
+      break;
+    case TASK_KIND_GTASK:
+      g_object_set_qdata (G_OBJECT (rec->task), adopted_quark, NULL);
+      g_object_unref (rec->task);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  g_free (rec);
+}
+
 static GCancellable *
 service_take_cancellable (AsabTaskService *self)
 {
@@ -609,38 +712,77 @@ static void task_completed_cb (GObject      *object,
                                GAsyncResult *result,
                                gpointer      user_data);
 
-/* A GTask completes on the thread-default context of the thread that
- * created it, so the service's context must be the thread-default one
- * whenever the service creates a GTask. It usually is already; otherwise
- * the calling thread pushes it, if it can own it. Returns FALSE when
- * another thread owns the context.
+/* Whether the calling thread holds the service's context, and so may touch
+ * what belongs to the context's thread. Pushing a context as the
+ * thread-default one acquires it until it is popped; a thread that runs it
+ * in a main loop, or iterates it, holds it meanwhile.
+ */
+static inline gboolean
+service_is_owner (AsabTaskService *self)
+{
+  return g_main_context_get_thread_default () == self->context ||
+         g_main_context_is_owner (self->context);
+}
+
+/* Makes the calling thread the owner of the context for one call, as
+ * g_main_context_invoke() decides whether it may call a function at once:
+ * when it holds the context already, or when the context is its
+ * thread-default one (the global default counts for a thread without one)
+ * and nobody else holds it. Returns FALSE when the call must be handed
+ * over; otherwise service_leave() ends it. The context stays acquired
+ * until the call has done what belongs to the context's thread.
  */
 static gboolean
-service_push_context (AsabTaskService *self,
-                      gboolean        *pushed)
+service_enter (AsabTaskService *self,
+               gboolean        *acquired)
 {
   GMainContext *thread_default = g_main_context_get_thread_default ();
 
-  *pushed = FALSE;
-  if ((thread_default != NULL ? thread_default : g_main_context_default ()) == self->context)
+  *acquired = FALSE;
+  if (thread_default == self->context || g_main_context_is_owner (self->context))
     return TRUE;
 
-  if (!g_main_context_acquire (self->context))
+  if ((thread_default != NULL ? thread_default : g_main_context_default ()) != self->context)
     return FALSE;
 
-  g_main_context_push_thread_default (self->context);
-  g_main_context_release (self->context);
-  *pushed = TRUE;
+  *acquired = g_main_context_acquire (self->context);
 
-  return TRUE;
+  return *acquired;
 }
 
-static void
-service_pop_context (AsabTaskService *self,
-                     gboolean         pushed)
+static inline void
+service_leave (AsabTaskService *self,
+               gboolean         acquired)
 {
-  if (pushed)
-    g_main_context_pop_thread_default (self->context);
+  if (acquired)
+    g_main_context_release (self->context);
+}
+
+/* A GTask completes on the thread-default context of the thread that
+ * created it, so the service's context must be the thread-default one
+ * whenever the service creates a GTask. The owner of the context can push
+ * it when it is not: a thread may run a context that it never pushed.
+ */
+static GTask *
+service_gtask_new (AsabTaskService     *self,
+                   gpointer             source_object,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             callback_data)
+{
+  GMainContext *thread_default = g_main_context_get_thread_default ();
+  GTask *task;
+
+  g_assert (service_is_owner (self));
+
+  if ((thread_default != NULL ? thread_default : g_main_context_default ()) == self->context)
+    return g_task_new (source_object, cancellable, callback, callback_data);
+
+  g_main_context_push_thread_default (self->context);
+  task = g_task_new (source_object, cancellable, callback, callback_data);
+  g_main_context_pop_thread_default (self->context);
+
+  return task;
 }
 
 /* The record keeps a reference of its own on the cancellable, so that it can
@@ -652,7 +794,7 @@ service_task_new (AsabTaskService *self,
                   const char      *name,
                   GCancellable    *cancellable)
 {
-  GTask *task = g_task_new (self, cancellable, task_completed_cb, rec);
+  GTask *task = service_gtask_new (self, self, cancellable, task_completed_cb, rec);
 
   /* The function, not the macro: the macro also names the task after the
    * tag, which costs a copy and hides an unnamed task's lack of a name. */
@@ -678,16 +820,12 @@ service_prime_records (AsabTaskService *self,
   GCancellable *cancelled[PRIME_BATCH];
   GTask *tasks[PRIME_BATCH];
   guint n_cancelled = 0;
-  gboolean pushed;
 
   g_assert (n_recs <= PRIME_BATCH);
 
-  /* Whoever primes holds the context. */
-  service_push_context (self, &pushed);
   for (guint i = 0; i < n_recs; i++)
     tasks[i] = service_task_new (self, recs[i], task_record_name (recs[i]),
                                  service_take_cancellable (self));
-  service_pop_context (self, pushed);
 
   /* cancel() reads the GTask from other threads, under the lock. */
   g_mutex_lock (&self->lock);
@@ -700,7 +838,9 @@ service_prime_records (AsabTaskService *self,
     }
   g_mutex_unlock (&self->lock);
 
-  self->n_primed += n_recs;
+  for (guint i = 0; i < n_recs; i++)
+    if (recs[i]->state == TASK_STATE_QUEUED)
+      self->n_primed++;
 
   /* Spare or new: no handler runs. */
   for (guint i = 0; i < n_cancelled; i++)
@@ -817,7 +957,7 @@ static gboolean
 forever_should_restart (AsabTaskService *self,
                         TaskRecord      *rec)
 {
-  return !self->stopping && !g_cancellable_is_cancelled (g_task_get_cancellable (rec->task));
+  return !service_is_stopping (self) && !g_cancellable_is_cancelled (g_task_get_cancellable (rec->task));
 }
 
 static void
@@ -853,7 +993,6 @@ forever_schedule_restart (AsabTaskService *self,
   g_autofree char *name = g_strdup (g_task_get_name (rec->task));
   gint64 now = g_get_monotonic_time ();
   GTask *task, *old_task;
-  gboolean pushed;
 
   if (now - forever->time >= FOREVER_HEALTHY_RUN_USEC)
     forever->backoff_ms = 0;
@@ -872,10 +1011,7 @@ forever_schedule_restart (AsabTaskService *self,
       service_log (G_LOG_LEVEL_DEBUG, id_str, name, message);
     }
 
-  /* The dispatcher runs on the thread that owns the context. */
-  service_push_context (self, &pushed);
   task = service_task_new (self, rec, name, cancellable);
-  service_pop_context (self, pushed);
 
   /* cancel() reads the GTask under the lock, from any thread. */
   g_mutex_lock (&self->lock);
@@ -959,6 +1095,7 @@ service_keep_alive_locked (AsabTaskService *self)
     {
       self->kept_alive = TRUE;
       g_object_ref (self);
+      g_atomic_pointer_set (&((DispatchSource *) self->dispatcher)->kept, self);
     }
 }
 
@@ -971,7 +1108,10 @@ service_let_go (AsabTaskService *self)
   g_mutex_lock (&self->lock);
   let_go = self->kept_alive && service_n_live (self) == 0;
   if (let_go)
-    self->kept_alive = FALSE;
+    {
+      self->kept_alive = FALSE;
+      g_atomic_pointer_set (&((DispatchSource *) self->dispatcher)->kept, NULL);
+    }
   g_mutex_unlock (&self->lock);
 
   return let_go;
@@ -1032,20 +1172,20 @@ static void
 task_record_completed (AsabTaskService *self,
                        TaskRecord      *rec)
 {
-  gboolean in_func = rec->state == TASK_STATE_IN_FUNC;
+  /* The function's closure must outlive the function: end the task when
+   * the function has returned, not under its feet, whether it runs on this
+   * stack or on a worker thread. */
+  gboolean on_stack = rec->state == TASK_STATE_IN_FUNC || rec->in_thread;
   gboolean ends = rec->kind != TASK_KIND_FOREVER;
 
   g_mutex_lock (&self->lock);
   if (ends)
     asab_id_table_remove (&self->ids, &rec->id);
-  if (!in_func)
+  if (!on_stack)
     service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
-  /* The function's closure must outlive the function: finish it when it
-   * has returned, not under its feet.
-   */
-  if (in_func)
+  if (on_stack)
     task_record_move (self, rec, TASK_STATE_RETURNED_IN_FUNC);
   else
     task_record_move (self, rec, TASK_STATE_FINISHED);
@@ -1104,23 +1244,70 @@ task_record_close_cancelled (AsabTaskService *self,
 
 /* Starting tasks */
 
+/* The function of a task given to schedule_in_thread() runs on a worker
+ * thread through a GTask of the service's own, the runner. The task's own
+ * GTask is not run in a thread, so that the service sees whether the
+ * function completed it: a completion from a worker thread reaches the
+ * context in an idle source of the task's priority, and the runner's end
+ * comes after it, from an idle source of the same priority attached later,
+ * which GLib dispatches later.
+ */
 static void
-run_in_thread_cb (GTask        *task,
-                  gpointer      source_object,
-                  gpointer      task_data,
-                  GCancellable *cancellable)
+thread_runner_run (GTask        *runner,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
 {
   TaskRecord *rec = task_data;
+  GTask *task = rec->task;
 
-  rec->func (task, cancellable, rec->user_data);
+  rec->func (task, g_task_get_cancellable (task), rec->user_data);
+
+  g_task_set_priority (runner, g_task_get_priority (task));
+  g_task_return_boolean (runner, TRUE);
+}
+
+static void
+thread_runner_done_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  AsabTaskService *self = ASAB_TASK_SERVICE (object);
+  TaskRecord *rec = user_data;
+
+  rec->in_thread = FALSE;
+
+  if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
+    {
+      service_wake (self);
+      task_record_move (self, rec, TASK_STATE_FINISHED);
+    }
+  else
+    {
+      /* Then it ends as any other failure does. */
+      g_task_return_new_error (rec->task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                               _("The function returned without completing its task"));
+    }
+}
+
+static void
+task_record_start_in_thread (AsabTaskService *self,
+                             TaskRecord      *rec)
+{
+  GTask *runner = service_gtask_new (self, self, NULL, thread_runner_done_cb, rec);
+
+  (g_task_set_source_tag) (runner, thread_runner_run);
+  g_task_set_task_data (runner, rec, NULL);
+  rec->in_thread = TRUE;
+  task_record_move (self, rec, TASK_STATE_RUNNING);
+  g_task_run_in_thread (runner, thread_runner_run);
+  g_object_unref (runner);
 }
 
 static void
 task_record_start (AsabTaskService *self,
                    TaskRecord      *rec)
 {
-  TaskRecord *outer;
-
   if (!rec->started)
     {
       rec->started = TRUE;
@@ -1136,21 +1323,16 @@ task_record_start (AsabTaskService *self,
 
   if (rec->kind == TASK_KIND_THREAD)
     {
-      task_record_move (self, rec, TASK_STATE_RUNNING);
-      g_task_set_task_data (rec->task, rec, NULL);
-      g_task_run_in_thread (rec->task, run_in_thread_cb);
+      task_record_start_in_thread (self, rec);
       return;
     }
 
   if (rec->kind == TASK_KIND_FOREVER)
     task_record_forever (rec)->time = g_get_monotonic_time ();
 
-  /* In no queue while its function runs: most complete there. */
+  /* Most functions complete their task before they return. */
   task_record_move (self, rec, TASK_STATE_IN_FUNC);
-  outer = self->in_func;
-  self->in_func = rec;
   rec->func (rec->task, g_task_get_cancellable (rec->task), rec->user_data);
-  self->in_func = outer;
 
   if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
     task_record_finish (self, rec);
@@ -1161,10 +1343,89 @@ task_record_start (AsabTaskService *self,
 /* Requests from other threads */
 
 static void
+source_watch_gone (gpointer data)
+{
+  TaskRecord *rec = data;
+  AsabTaskService *self = g_task_get_source_object (rec->task);
+
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->gone_sources, rec);
+  service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+source_watch_never (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+source_watch_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Never ready: it is only there to be destroyed with the source it watches. */
+static GSourceFuncs source_watch_funcs = {
+  .dispatch = source_watch_dispatch,
+};
+
+/* Tracks a GTask given to schedule_task(): it counts as running until it
+ * completes. One given from another thread may have completed on its way.
+ */
+static void
+service_adopt_task (AsabTaskService *self,
+                    TaskRecord      *rec)
+{
+  rec->completed_handler = g_signal_connect (rec->task, "notify::completed",
+                                             G_CALLBACK (adopted_task_completed_cb), rec);
+  task_record_move (self, rec, TASK_STATE_RUNNING);
+  if (g_task_get_completed (rec->task))
+    task_record_completed (self, rec);
+}
+
+/* Attaches a GSource given to schedule_source(), which has its GTask. */
+static void
+service_attach_source (AsabTaskService *self,
+                       TaskRecord      *rec)
+{
+  GSource *watch;
+
+  task_record_move (self, rec, TASK_STATE_RUNNING);
+
+  /* Cancelled on its way from another thread: it ends without running. */
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (rec->task)))
+    {
+      task_record_close_cancelled (self, rec);
+      return;
+    }
+
+  /* A child source is destroyed with its parent, and its callback's destroy
+   * notify then runs: that is how the service learns of the end without
+   * taking the source's own callback over.
+   */
+  watch = g_source_new (&source_watch_funcs, sizeof (GSource));
+  g_source_set_static_name (watch, "[asab] source task watch");
+  g_source_set_callback (watch, source_watch_never, rec, source_watch_gone);
+  g_source_add_child_source (rec->source, watch);
+  g_source_unref (watch);
+
+  g_source_attach (rec->source, self->context);
+}
+
+/* Lets the records that other threads handed over join the service: tasks
+ * to run join the queue, in the order they were scheduled; GTasks and
+ * GSources, which run already, are tracked or attached.
+ */
+static void
 service_take_arrivals (AsabTaskService *self)
 {
   GQueue arrived = G_QUEUE_INIT;
   g_autoptr(GPtrArray) cancelled = NULL;
+  GList *link;
 
   /* The hand-off may run on a thread that holds the context for a moment
    * while another one schedules: it leaves the counts that only the
@@ -1173,13 +1434,12 @@ service_take_arrivals (AsabTaskService *self)
   arrived = self->arrived;
   g_queue_init (&self->arrived);
   counter_add (&self->n_in_transit, -(int) arrived.length);
-  counter_add (&self->n_queued, arrived.length);
   for (GList *l = arrived.head; l != NULL; l = l->next)
     {
       TaskRecord *rec = l->data;
 
-      rec->state = TASK_STATE_QUEUED;
-      if (rec->cancel_requested)
+      counter_add (rec->started ? &self->n_running : &self->n_queued, 1);
+      if (rec->cancel_requested && !rec->started)
         {
           if (cancelled == NULL)
             cancelled = g_ptr_array_new ();
@@ -1188,7 +1448,31 @@ service_take_arrivals (AsabTaskService *self)
     }
   g_mutex_unlock (&self->lock);
 
-  queue_splice_tail (&self->queued, &arrived);
+  while ((link = g_queue_pop_head_link (&arrived)) != NULL)
+    {
+      TaskRecord *rec = link->data;
+
+      rec->state = TASK_STATE_NONE;
+      switch ((TaskKind) rec->kind)
+        {
+        case TASK_KIND_GTASK:
+          service_adopt_task (self, rec);
+          break;
+        case TASK_KIND_SOURCE:
+          /* Its GTask comes now; a cancellation on the way comes with it. */
+          service_prime_records (self, &rec, 1);
+          g_task_set_name (rec->task, g_source_get_name (rec->source));
+          service_attach_source (self, rec);
+          break;
+        case TASK_KIND_FUNC:
+        case TASK_KIND_THREAD:
+        case TASK_KIND_FOREVER:
+          task_record_move (self, rec, TASK_STATE_QUEUED);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
 
   /* Cancelled on the way: they end now, not when their turn comes. */
   for (guint i = 0; cancelled != NULL && i < cancelled->len; i++)
@@ -1223,7 +1507,7 @@ service_cancel_by_id (AsabTaskService *self,
         service_prime_records (self, &rec, 1);
       task_record_close_cancelled (self, rec);
     }
-  else if (rec->kind == TASK_KIND_SOURCE)
+  else if (rec->kind == TASK_KIND_SOURCE && rec->state == TASK_STATE_RUNNING)
     g_source_destroy (rec->source);
 }
 
@@ -1235,7 +1519,7 @@ service_source_gone (AsabTaskService *self,
 
   if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (rec->task), &error))
     task_record_close (self, rec, error);
-  else if (self->stopping)
+  else if (service_is_stopping (self))
     task_record_close (self, rec, stopped_error ());
   else
     task_record_close (self, rec, NULL);
@@ -1269,15 +1553,36 @@ service_take_requests (AsabTaskService *self)
 
 /* Stopping */
 
+/* Cancels what a stop's sweep has yet to cancel. A cancelled handler may
+ * stop the service again or run its context: whoever comes first goes on
+ * with the sweep, so that no stop waits for cancellations that are stuck
+ * behind it on the stack. */
+static void
+service_sweep_continue (AsabTaskService *self)
+{
+  while (self->sweep_cancellables != NULL && self->sweep_cancellables->len > 0)
+    {
+      g_autoptr(GCancellable) cancellable =
+        g_ptr_array_steal_index (self->sweep_cancellables, self->sweep_cancellables->len - 1);
+
+      g_cancellable_cancel (cancellable);
+    }
+
+  while (self->sweep_sources != NULL && self->sweep_sources->len > 0)
+    {
+      GSource *source = g_ptr_array_steal_index (self->sweep_sources, self->sweep_sources->len - 1);
+
+      g_source_destroy (source);
+      g_source_unref (source);
+    }
+}
+
 /* Ends what has not started and cancels what has. Running tasks end when
  * their functions complete them.
  */
 static void
 service_sweep (AsabTaskService *self)
 {
-  g_autoptr(GPtrArray) cancellables = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
-
   self->swept = TRUE;
 
   service_receive_in_transit (self);
@@ -1297,29 +1602,28 @@ service_sweep (AsabTaskService *self)
   while (self->delayed.head != NULL)
     task_record_close_cancelled (self, self->delayed.head->data);
 
-  /* A function on the stack that has not completed its task yet. A task
-   * that has completed is left alone: cancelling it now would turn its
-   * result into a cancellation. */
-  for (TaskRecord *rec = self->in_func; rec != NULL; rec = NULL)
-    if (rec->state == TASK_STATE_IN_FUNC)
-      g_ptr_array_add (cancellables, g_object_ref (g_task_get_cancellable (rec->task)));
-
-  /* Cancelling runs handlers, which may end tasks and change the list. */
-  for (GList *l = self->running.head; l != NULL; l = l->next)
+  /* Functions on the stack that have not completed their tasks, and the
+   * running tasks. A task that has completed is left alone: cancelling it
+   * now would turn its result into a cancellation. Cancelling runs
+   * handlers, which may end tasks and change the lists: cancel from a list
+   * of their own, taken from the end. */
+  self->sweep_cancellables = g_ptr_array_new_with_free_func (g_object_unref);
+  self->sweep_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  for (GList *l = self->running.tail; l != NULL; l = l->prev)
     {
       TaskRecord *rec = l->data;
       GCancellable *cancellable = g_task_get_cancellable (rec->task);
 
       if (cancellable != NULL)
-        g_ptr_array_add (cancellables, g_object_ref (cancellable));
+        g_ptr_array_add (self->sweep_cancellables, g_object_ref (cancellable));
       if (rec->kind == TASK_KIND_SOURCE)
-        g_ptr_array_add (sources, g_source_ref (rec->source));
+        g_ptr_array_add (self->sweep_sources, g_source_ref (rec->source));
     }
+  for (GList *l = self->in_func.tail; l != NULL; l = l->prev)
+    g_ptr_array_add (self->sweep_cancellables,
+                     g_object_ref (g_task_get_cancellable (((TaskRecord *) l->data)->task)));
 
-  for (guint i = 0; i < cancellables->len; i++)
-    g_cancellable_cancel (g_ptr_array_index (cancellables, i));
-  for (guint i = 0; i < sources->len; i++)
-    g_source_destroy (g_ptr_array_index (sources, i));
+  service_sweep_continue (self);
 }
 
 /* Marks the service stopped, from any thread: nothing is accepted from now
@@ -1329,7 +1633,7 @@ static void
 service_request_stop (AsabTaskService *self)
 {
   g_mutex_lock (&self->lock);
-  self->stopping = TRUE;
+  g_atomic_int_set (&self->stopping, TRUE);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 }
@@ -1363,20 +1667,8 @@ service_is_busy_locked (AsabTaskService *self)
          self->arrived.length > 0 ||
          self->cancelled_ids->len > 0 ||
          self->gone_sources->len > 0 ||
-         (self->stopping && !self->swept) ||
+         (service_is_stopping (self) && !self->swept) ||
          (self->queued.length > 0 && service_has_free_slot (self));
-}
-
-static gboolean
-service_is_busy (AsabTaskService *self)
-{
-  gboolean busy;
-
-  g_mutex_lock (&self->lock);
-  busy = service_is_busy_locked (self);
-  g_mutex_unlock (&self->lock);
-
-  return busy;
 }
 
 static void
@@ -1444,7 +1736,7 @@ service_next_queued (AsabTaskService *self,
 {
   TaskRecord *rec = g_queue_peek_head (&self->queued);
 
-  if (rec == NULL || rec->task == NULL || self->stopping)
+  if (rec == NULL || rec->task == NULL || service_is_stopping (self))
     return NULL;
 
   return rec->stamp != iteration && service_has_free_slot (self) ? rec : NULL;
@@ -1478,13 +1770,13 @@ service_trim (AsabTaskService *self)
 static void
 service_process (AsabTaskService *self)
 {
-  guint32 iteration = service_iteration (self);
   gint64 now = g_source_get_time (self->dispatcher);
   gint64 deadline = g_get_monotonic_time () + DISPATCH_BUDGET_USEC;
 
   g_object_ref (self);
   self->processing++;
 
+  service_sweep_continue (self);
   service_take_arrivals (self);
   service_take_requests (self);
 
@@ -1492,7 +1784,7 @@ service_process (AsabTaskService *self)
     {
       TaskRecord *rec;
 
-      if (self->stopping && !self->swept)
+      if (service_is_stopping (self) && !self->swept)
         service_sweep (self);
 
       if ((n % 32) == 0 && g_get_monotonic_time () >= deadline)
@@ -1500,7 +1792,9 @@ service_process (AsabTaskService *self)
 
       if ((rec = g_queue_peek_head (&self->finished)) != NULL)
         task_record_finish (self, rec);
-      else if ((rec = service_next_queued (self, iteration)) != NULL)
+      /* A function or handler that runs the context makes this iteration
+       * an earlier one. */
+      else if ((rec = service_next_queued (self, service_iteration (self))) != NULL)
         task_record_start (self, rec);
       else if ((rec = service_next_delayed (self, now)) != NULL)
         task_record_start (self, rec);
@@ -1580,36 +1874,6 @@ handoff_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-source_watch_gone (gpointer data)
-{
-  TaskRecord *rec = data;
-  AsabTaskService *self = g_task_get_source_object (rec->task);
-
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->gone_sources, rec);
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
-}
-
-static gboolean
-source_watch_never (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-source_watch_dispatch (GSource     *source,
-                       GSourceFunc  callback,
-                       gpointer     user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Never ready: it is only there to be destroyed with the source it watches. */
-static GSourceFuncs source_watch_funcs = {
-  .dispatch = source_watch_dispatch,
-};
 
 /* Stop timer */
 
@@ -1654,12 +1918,120 @@ stop_timer_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Starts one stop_async() call's wait, on the context's thread. */
+static void
+stop_wait_begin (AsabTaskService *self,
+                 GTask           *task)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  StopWait *wait;
+
+  if (self->swept && service_n_live (self) == self->n_ended_on_stack)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (self->stop_tasks == NULL)
+    self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (self->stop_tasks, g_object_ref (task));
+
+  wait = g_new0 (StopWait, 1);
+  wait->timer = g_timeout_source_new (g_atomic_int_get (&self->stop_timeout_ms));
+  g_source_set_static_name (wait->timer, "[asab] stop timeout");
+  g_source_set_callback (wait->timer, stop_timer_cb, g_object_ref (task), g_object_unref);
+  g_source_attach (wait->timer, self->context);
+  if (cancellable != NULL)
+    {
+      wait->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (wait->cancel_source, "[asab] stop wait cancelled");
+      g_source_set_callback (wait->cancel_source, G_SOURCE_FUNC (stop_wait_cancelled_cb),
+                             g_object_ref (task), g_object_unref);
+      g_source_attach (wait->cancel_source, self->context);
+    }
+  g_task_set_task_data (task, wait, stop_wait_free);
+
+  /* Inside the dispatcher, sweep now rather than on its next run. */
+  if (self->processing > 0)
+    service_process (self);
+}
+
+static gboolean
+stop_wait_begin_cb (gpointer data)
+{
+  GTask *task = data;
+
+  stop_wait_begin (g_task_get_source_object (task), task);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* A stop that a caller waits for: stop() and the application's shutdown. */
+typedef struct _StopSync
+{
+  /* Where the stop's result arrives. */
+  GMainContext *context;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} StopSync;
+
+static void
+stop_sync_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  StopSync *sync = user_data;
+
+  sync->ok = asab_task_service_stop_finish (ASAB_TASK_SERVICE (object), result, &sync->error);
+  sync->done = TRUE;
+}
+
+/* Starts a stop whose result arrives on the thread-default context. */
+static void
+stop_sync_begin (AsabTaskService *self,
+                 StopSync        *sync,
+                 GCancellable    *cancellable)
+{
+  sync->context = g_main_context_ref_thread_default ();
+  asab_task_service_stop_async (self, cancellable, stop_sync_cb, sync);
+}
+
+/* Runs the context where the stop's result arrives until it has. */
+static void
+stop_sync_wait (StopSync *sync)
+{
+  while (!sync->done)
+    g_main_context_iteration (sync->context, TRUE);
+
+  g_clear_pointer (&sync->context, g_main_context_unref);
+}
+
 /* GObject */
 
+/* At the application's shutdown, every service of the application starts
+ * its stop first, then each waits for its own: the stops overlap, and
+ * g_application_run() returns within the longest stop timeout, not their
+ * sum. */
 static void
 application_shutdown_cb (AsabTaskService *self)
 {
-  asab_task_service_stop (self);
+  if (self->shutdown_stop != NULL)
+    return;
+
+  self->shutdown_stop = g_new0 (StopSync, 1);
+  stop_sync_begin (self, self->shutdown_stop, NULL);
+}
+
+static void
+application_shutdown_after_cb (AsabTaskService *self)
+{
+  if (self->shutdown_stop == NULL || self->shutdown_stop->context == NULL)
+    return;
+
+  /* The warning of a timeout is logged already. */
+  stop_sync_wait (self->shutdown_stop);
+  g_clear_error (&self->shutdown_stop->error);
 }
 
 static void
@@ -1678,30 +2050,41 @@ asab_task_service_constructed (GObject *object)
   ds = (DispatchSource *) self->dispatcher;
   g_weak_ref_init (&ds->service, self);
   g_source_set_static_name (self->dispatcher, "[asab] task service");
+  /* A task's function or a handler may run the context, and wait there for
+   * other tasks: they must go on meanwhile. */
+  g_source_set_can_recurse (self->dispatcher, TRUE);
   g_source_attach (self->dispatcher, self->context);
 
   application = g_weak_ref_get (&self->application);
   self->has_application = application != NULL;
   if (application != NULL)
-    g_signal_connect_object (application, "shutdown",
-                             G_CALLBACK (application_shutdown_cb), self,
-                             G_CONNECT_SWAPPED);
+    {
+      g_signal_connect_object (application, "shutdown",
+                               G_CALLBACK (application_shutdown_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (application, "shutdown",
+                               G_CALLBACK (application_shutdown_after_cb), self,
+                               G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+    }
 }
 
 static void
 asab_task_service_dispose (GObject *object)
 {
   AsabTaskService *self = ASAB_TASK_SERVICE (object);
+  gboolean acquired;
 
-  /* Only g_object_run_dispose() gets here with live tasks: every task holds
-   * a reference through its GTask.
-   */
+  /* Only g_object_run_dispose() gets here with live tasks, which keep the
+   * service alive. Stop while the handlers are still connected, waiting as
+   * stop() does when this thread can run the context; tasks that end later
+   * still end, and their destroy notifies run, through the reference they
+   * hold. */
   if (service_n_live (self) > 0)
     {
-      if (g_main_context_acquire (self->context))
+      if (service_enter (self, &acquired))
         {
-          asab_task_service_stop (self);
-          g_main_context_release (self->context);
+          asab_task_service_stop (self, NULL, NULL);
+          service_leave (self, acquired);
         }
       else
         service_request_stop (self);
@@ -1732,6 +2115,14 @@ asab_task_service_finalize (GObject *object)
     }
 
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
+  g_clear_pointer (&self->sweep_cancellables, g_ptr_array_unref);
+  g_clear_pointer (&self->sweep_sources, g_ptr_array_unref);
+  if (self->shutdown_stop != NULL)
+    {
+      g_clear_pointer (&self->shutdown_stop->context, g_main_context_unref);
+      g_clear_error (&self->shutdown_stop->error);
+      g_clear_pointer (&self->shutdown_stop, g_free);
+    }
   g_clear_pointer (&self->spare_cancellables, g_ptr_array_unref);
   g_clear_pointer (&self->cancelled_ids, g_array_unref);
   g_clear_pointer (&self->gone_sources, g_ptr_array_unref);
@@ -1809,13 +2200,27 @@ asab_task_service_set_property (GObject      *object,
     }
 }
 
+/* Binds the library's gettext domain to where it is installed, unless the
+ * application bound it already, to a relocated folder say: a domain that
+ * was never bound answers with gettext's default folder, as a domain that
+ * nobody uses does. */
+static void
+service_bind_textdomain (void)
+{
+  const char *bound = bindtextdomain (GETTEXT_PACKAGE, NULL);
+  const char *unbound = bindtextdomain (GETTEXT_PACKAGE "-unbound", NULL);
+
+  if (bound == NULL || g_strcmp0 (bound, unbound) == 0)
+    bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+}
+
 static void
 asab_task_service_class_init (AsabTaskServiceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  service_bind_textdomain ();
 
   object_class->constructed = asab_task_service_constructed;
   object_class->dispose = asab_task_service_dispose;
@@ -1847,8 +2252,10 @@ asab_task_service_class_init (AsabTaskServiceClass *klass)
    * application (see g_application_hold()), so that g_application_run()
    * does not return under live background work; when the application
    * shuts down, the service stops, waiting at most
-   * [property@Asab.TaskService:stop-timeout] for its tasks. The service
-   * does not keep the application alive.
+   * [property@Asab.TaskService:stop-timeout] for its tasks. All the
+   * services of one application start their stops before any of them
+   * waits, so the stops overlap. The service does not keep the application
+   * alive.
    *
    * Since: 1.0
    */
@@ -1880,6 +2287,15 @@ asab_task_service_class_init (AsabTaskServiceClass *klass)
    * AsabTaskService:max-queued: (getter get_max_queued) (setter set_max_queued)
    *
    * The most tasks that may wait to start; 0, the default, means no limit.
+   *
+   * Every task that has been accepted and has not started counts, what
+   * [property@Asab.TaskService:n-queued] counts: a task that a thread has
+   * handed over and the context has not received yet, and a task that
+   * starts on the next iteration of the context even when
+   * [property@Asab.TaskService:max-concurrent] is 0. So a burst of calls
+   * made before the context runs again is refused beyond the limit. A
+   * `GTask` or `GSource` given to the service runs at once and does not
+   * count.
    *
    * When producers outrun the context, a call that would queue more is
    * refused: it returns 0 and calls the destroy notify at once, so that the
@@ -2132,64 +2548,161 @@ asab_task_service_get_application (AsabTaskService *self)
   return application;
 }
 
+/* Refuses a call: says so in the log, rate-limited, and releases at once
+ * what the call was given. */
 static guint64
-service_refuse (const char     *name,
-                gpointer        user_data,
-                GDestroyNotify  destroy)
+service_refuse (AsabTaskService *self,
+                Refusal          reason,
+                const char      *name,
+                gpointer         data,
+                GDestroyNotify   release)
 {
-  service_log_refusal (name);
-  if (destroy != NULL)
-    destroy (user_data);
+  service_log_refusal (self, reason, name);
+  if (release != NULL)
+    release (data);
 
   return 0;
 }
 
-/* Queues a task for the hand-off to the context; any thread. */
-static guint64
-service_schedule_threadsafe (AsabTaskService *self,
-                             TaskKind         kind,
-                             const char      *name,
-                             AsabTaskFunc     func,
-                             gpointer         user_data,
-                             GDestroyNotify   destroy)
+/* Whether a new task must be refused, and why. Reads without the lock: a
+ * stop or a full queue that another thread causes at the same moment may
+ * come just after this call. */
+static gboolean
+service_must_refuse (AsabTaskService *self,
+                     Refusal         *reason)
 {
-  TaskRecord *rec;
-  gboolean need_handoff;
+  if (service_is_stopping (self))
+    *reason = REFUSED_STOPPED;
+  else if (service_queue_is_full (self))
+    *reason = REFUSED_FULL;
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+/* Gives a record its id and counts it, on the context's thread. */
+static guint64
+service_register (AsabTaskService *self,
+                  TaskRecord      *rec)
+{
   guint64 id;
 
-  rec = task_record_new (kind, name);
-  rec->func = func;
-  rec->user_data = user_data;
-  rec->destroy = destroy;
+  g_mutex_lock (&self->lock);
+  id = asab_id_table_insert (&self->ids, &rec->id);
+  counter_add (rec->started ? &self->n_running : &self->n_queued, 1);
+  service_keep_alive_locked (self);
+  service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  return id;
+}
+
+static const char *
+task_record_describe (TaskRecord *rec)
+{
+  if (rec->task != NULL)
+    return g_task_get_name (rec->task);
+  if (rec->kind == TASK_KIND_SOURCE)
+    return g_source_get_name (rec->source);
+
+  return task_record_name (rec);
+}
+
+/* Hands a record over to the context's thread, from a thread that cannot
+ * own the context: the record waits in a locked queue, and a burst of calls
+ * costs one g_main_context_invoke(). Its id is given at once, so that it
+ * can be cancelled on its way.
+ */
+static guint64
+service_hand_over (AsabTaskService *self,
+                   TaskRecord      *rec)
+{
+  gboolean need_handoff = FALSE;
+  gboolean refused = TRUE;
+  Refusal reason;
+  guint64 id = 0;
+
   rec->state = TASK_STATE_IN_TRANSIT;
 
   g_mutex_lock (&self->lock);
-  if (self->stopping)
+  /* Checked again under the lock: a stop's sweep takes what is in transit
+   * under it, and nothing may join after that; producers that race for the
+   * last places in the queue are told apart here. */
+  if (service_is_stopping (self))
+    reason = REFUSED_STOPPED;
+  else if (!rec->started && service_queue_is_full (self))
+    reason = REFUSED_FULL;
+  else
     {
-      g_mutex_unlock (&self->lock);
-      g_free (rec);
-      return service_refuse (name, user_data, destroy);
+      refused = FALSE;
+      id = asab_id_table_insert (&self->ids, &rec->id);
+      g_queue_push_tail_link (&self->in_transit, &rec->link);
+      counter_add (&self->n_in_transit, 1);
+      service_keep_alive_locked (self);
+      need_handoff = !self->handoff_pending;
+      self->handoff_pending = TRUE;
     }
-  if (service_queue_is_full (self))
+  g_mutex_unlock (&self->lock);
+
+  if (refused)
     {
-      g_mutex_unlock (&self->lock);
-      g_free (rec);
-      service_log_full (self, name);
-      if (destroy != NULL)
-        destroy (user_data);
+      service_log_refusal (self, reason, task_record_describe (rec));
+      task_record_release (rec);
       return 0;
     }
-  id = asab_id_table_insert (&self->ids, &rec->id);
-  g_queue_push_tail_link (&self->in_transit, &rec->link);
-  counter_add (&self->n_in_transit, 1);
-  service_keep_alive_locked (self);
-  need_handoff = !self->handoff_pending;
-  self->handoff_pending = TRUE;
-  g_mutex_unlock (&self->lock);
 
   if (need_handoff)
     g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
                                 handoff_cb, g_object_ref (self), g_object_unref);
+
+  return id;
+}
+
+/* Takes what other threads handed over, so that a thread that could not
+ * own the context a moment ago sees its tasks start in the order it
+ * scheduled them. */
+static inline void
+service_take_hand_overs (AsabTaskService *self)
+{
+  if (counter_get (&self->n_in_transit) > 0)
+    {
+      service_receive_in_transit (self);
+      service_take_arrivals (self);
+    }
+}
+
+/* Queues a task on the context's thread. */
+static guint64
+service_queue_task (AsabTaskService *self,
+                    TaskKind         kind,
+                    const char      *name,
+                    AsabTaskFunc     func,
+                    gpointer         user_data,
+                    GDestroyNotify   destroy)
+{
+  TaskRecord *rec;
+  gboolean prime_now;
+  guint64 id;
+
+  service_take_hand_overs (self);
+
+  /* Primed now when every task ahead of it is, and few are: then it starts
+   * on the next dispatch. Otherwise its turn will come. */
+  prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD;
+
+  rec = task_record_new_func (kind, prime_now ? NULL : name, func, user_data, destroy);
+  if (prime_now)
+    {
+      rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
+      rec->stamp = service_iteration (self);
+    }
+
+  id = service_register (self, rec);
+  task_record_move (self, rec, TASK_STATE_QUEUED);
+  if (prime_now)
+    self->n_primed++;
+  service_update_hold (self);
 
   return id;
 }
@@ -2202,52 +2715,18 @@ service_schedule (AsabTaskService *self,
                   gpointer         user_data,
                   GDestroyNotify   destroy)
 {
-  TaskRecord *rec;
-  gboolean prime_now;
-  gboolean pushed;
+  Refusal reason;
+  gboolean acquired;
   guint64 id;
 
-  if (self->stopping)
-    return service_refuse (name, user_data, destroy);
+  if (service_must_refuse (self, &reason))
+    return service_refuse (self, reason, name, user_data, destroy);
 
-  if (service_queue_is_full (self))
-    {
-      service_log_full (self, name);
-      if (destroy != NULL)
-        destroy (user_data);
-      return 0;
-    }
+  if (!service_enter (self, &acquired))
+    return service_hand_over (self, task_record_new_func (kind, name, func, user_data, destroy));
 
-  /* Called from a thread that cannot act for the context: hand it over. */
-  if (!service_push_context (self, &pushed))
-    return service_schedule_threadsafe (self, kind, name, func, user_data, destroy);
-
-  /* Primed now when every task ahead of it is, and few are: then it starts
-   * on the next dispatch. Otherwise its turn will come. */
-  prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD;
-
-  rec = task_record_new (kind, prime_now ? NULL : name);
-  rec->func = func;
-  rec->user_data = user_data;
-  rec->destroy = destroy;
-  if (prime_now)
-    {
-      rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
-      rec->stamp = service_iteration (self);
-    }
-  service_pop_context (self, pushed);
-
-  g_mutex_lock (&self->lock);
-  id = asab_id_table_insert (&self->ids, &rec->id);
-  counter_add (&self->n_queued, 1);
-  service_keep_alive_locked (self);
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
-
-  task_record_move (self, rec, TASK_STATE_QUEUED);
-  if (prime_now)
-    self->n_primed++;
-  service_update_hold (self);
+  id = service_queue_task (self, kind, name, func, user_data, destroy);
+  service_leave (self, acquired);
 
   return id;
 }
@@ -2294,10 +2773,13 @@ asab_task_service_schedule (AsabTaskService *self,
  *
  * After [method@Asab.TaskService.stop_async], or beyond
  * [property@Asab.TaskService:max-queued], the call is refused: it logs a
- * warning, calls @destroy and returns 0.
+ * warning (at most one every ten seconds for each reason, with the number
+ * of refusals in between), calls @destroy and returns 0.
  *
- * Call it from the thread that runs the service's context; from a thread
- * that cannot, it hands the task over as
+ * It may be called from any thread. On the thread that holds the service's
+ * context, or from one whose thread-default context it is and that can
+ * acquire it for the call (g_main_context_invoke() decides the same way),
+ * the task is queued at once; from any other thread it is handed over as
  * [method@Asab.TaskService.schedule_threadsafe] does.
  *
  * Returns: the id of the task, greater than 0 and unique within the
@@ -2331,12 +2813,14 @@ asab_task_service_schedule_full (AsabTaskService *self,
  * Schedules a task like [method@Asab.TaskService.schedule_full], from any
  * thread.
  *
- * The task is handed to the service's context with
- * g_main_context_invoke(); a burst of calls shares one hand-off. Tasks
- * scheduled from one thread start in the order in which they were
- * scheduled. @func runs, and @destroy is called, on the service's context.
- * When the call is refused, @destroy is called at once, on the calling
- * thread.
+ * From a thread that does not hold the service's context, the task is
+ * handed to the context with g_main_context_invoke(); a burst of calls
+ * shares one hand-off. On the thread that holds it, the call is
+ * [method@Asab.TaskService.schedule_full]. Tasks scheduled from one thread
+ * start in the order in which they were scheduled, whichever of the two
+ * calls scheduled them. @func runs, and @destroy is called, on the
+ * service's context. When the call is refused, @destroy is called at once,
+ * on the calling thread.
  *
  * Returns: the id of the task, or 0 if it was refused
  *
@@ -2352,7 +2836,7 @@ asab_task_service_schedule_threadsafe (AsabTaskService *self,
   return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), if (destroy) destroy (user_data));
   return_refused_if_fail (func != NULL, if (destroy) destroy (user_data));
 
-  return service_schedule_threadsafe (self, TASK_KIND_FUNC, name, func, user_data, destroy);
+  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy);
 }
 
 /**
@@ -2368,10 +2852,22 @@ asab_task_service_schedule_threadsafe (AsabTaskService *self,
  * Schedules blocking work (files, name lookups, a database driver) to run
  * on a worker thread, as g_task_run_in_thread() does.
  *
- * @func must complete its `GTask` before it returns. The task's end is
- * reported on the service's context, and @destroy is called there. Unlike
- * a `GTaskThreadFunc`, @func has a user data argument, so that bindings can
- * call it.
+ * @func must complete its `GTask` before it returns; a function that
+ * returns without completing it fails the task with the message “The
+ * function returned without completing its task”. The task's end is
+ * reported on the service's context once @func has returned, and @destroy
+ * is called there. Unlike a `GTaskThreadFunc`, @func has a user data
+ * argument, so that bindings can call it.
+ *
+ * The `GTask` that @func receives is not the one that GLib runs in the
+ * thread, so that the service can tell whether @func completed it:
+ * g_task_set_return_on_cancel() has no effect on it. For a blocking call
+ * that cannot be cancelled, run a `GTask` of your own with
+ * g_task_run_in_thread() and give it to
+ * [method@Asab.TaskService.schedule_task].
+ *
+ * GJS cannot run a JavaScript function on another thread: from GJS, such a
+ * task fails as above without the function running.
  *
  * Returns: the id of the task, or 0 if it was refused
  *
@@ -2404,9 +2900,12 @@ asab_task_service_schedule_in_thread (AsabTaskService *self,
  * ends, a failure is reported and @func is started again with a new
  * `GTask`.
  *
- * A function that ends at once every time is restarted after a delay that
- * doubles from 5 ms up to 2 s, and returns to no delay after a run of 5 s or
- * more. [method@Asab.TaskService.cancel] with the returned id, or
+ * After a run shorter than 5 s, the restart waits: 5 ms after the first
+ * such run, twice as long after each further one, at most 2 s. After a run
+ * of 5 s or more it restarts at once, and the delay starts again from 5 ms.
+ * So a function that fails at once cannot spin, and a function that keeps
+ * failing is not logged more than once every 2 s.
+ * [method@Asab.TaskService.cancel] with the returned id, or
  * [method@Asab.TaskService.stop_async], ends it for good;
  * [signal@Asab.TaskService::task-done] is emitted then, once.
  *
@@ -2444,7 +2943,13 @@ asab_task_service_run_forever (AsabTaskService *self,
  * is left to it: task-done's error is %NULL on success, a
  * %G_IO_ERROR_CANCELLED error if the task's cancellable was cancelled, and
  * a generic error otherwise. A `GTask` without a cancellable cannot be
- * cancelled: a stop waits for it until its timeout.
+ * cancelled: a stop waits for it until its timeout. Cancelling it, by
+ * [method@Asab.TaskService.cancel] or a stop, cancels its `GCancellable`,
+ * and with it any other work that shares that cancellable.
+ *
+ * From a thread that does not hold the service's context, the task is
+ * handed over as [method@Asab.TaskService.schedule_threadsafe] describes;
+ * it may complete on its way.
  *
  * Returns: the id of the task, or 0 if it was refused
  *
@@ -2455,6 +2960,7 @@ asab_task_service_schedule_task (AsabTaskService *self,
                                  GTask           *task)
 {
   TaskRecord *rec;
+  gboolean acquired;
   guint64 id;
 
   g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
@@ -2464,26 +2970,22 @@ asab_task_service_schedule_task (AsabTaskService *self,
   g_return_val_if_fail (g_object_get_qdata (G_OBJECT (task), adopted_quark) == NULL, 0);
   g_return_val_if_fail (g_task_get_context (task) == self->context, 0);
 
-  if (self->stopping)
-    return service_refuse (g_task_get_name (task), NULL, NULL);
+  if (service_is_stopping (self))
+    return service_refuse (self, REFUSED_STOPPED, g_task_get_name (task), NULL, NULL);
 
   rec = task_record_new (TASK_KIND_GTASK, NULL);
   rec->task = g_object_ref (task);
   rec->started = TRUE;
   /* Marks the task as tracked, and finds the service from it. */
   g_object_set_qdata (G_OBJECT (task), adopted_quark, self);
-  rec->completed_handler = g_signal_connect (task, "notify::completed",
-                                             G_CALLBACK (adopted_task_completed_cb), rec);
 
-  g_mutex_lock (&self->lock);
-  id = asab_id_table_insert (&self->ids, &rec->id);
-  counter_add (&self->n_running, 1);
-  service_keep_alive_locked (self);
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
+  if (!service_enter (self, &acquired))
+    return service_hand_over (self, rec);
 
-  task_record_move (self, rec, TASK_STATE_RUNNING);
+  id = service_register (self, rec);
+  service_adopt_task (self, rec);
   service_update_hold (self);
+  service_leave (self, acquired);
 
   return id;
 }
@@ -2503,6 +3005,11 @@ asab_task_service_schedule_task (AsabTaskService *self,
  * named after the source. Do not replace the source's callback once it has
  * been scheduled.
  *
+ * From a thread that does not hold the service's context, the source is
+ * handed over as [method@Asab.TaskService.schedule_threadsafe] describes,
+ * and attached by the context's thread; cancelled on its way, it is never
+ * attached.
+ *
  * Returns: the id of the task, or 0 if it was refused, in which case the
  *   source has been unreferenced
  *
@@ -2513,8 +3020,7 @@ asab_task_service_schedule_source (AsabTaskService *self,
                                    GSource         *source)
 {
   TaskRecord *rec;
-  GSource *watch;
-  gboolean pushed;
+  gboolean acquired;
   guint64 id;
 
   g_return_val_if_fail (source != NULL, 0);
@@ -2522,48 +3028,23 @@ asab_task_service_schedule_source (AsabTaskService *self,
   return_refused_if_fail (!g_source_is_destroyed (source), g_source_unref (source));
   return_refused_if_fail (g_source_get_context (source) == NULL, g_source_unref (source));
 
-  if (self->stopping)
-    {
-      service_refuse (g_source_get_name (source), NULL, NULL);
-      g_source_unref (source);
-      return 0;
-    }
-
-  if (!service_push_context (self, &pushed))
-    {
-      g_critical ("%s: called from a thread other than the one that runs the "
-                  "service's main context", G_STRFUNC);
-      g_source_unref (source);
-      return 0;
-    }
+  if (service_is_stopping (self))
+    return service_refuse (self, REFUSED_STOPPED, g_source_get_name (source),
+                           source, (GDestroyNotify) g_source_unref);
 
   rec = task_record_new (TASK_KIND_SOURCE, NULL);
   rec->source = source;
   rec->started = TRUE;
+
+  if (!service_enter (self, &acquired))
+    return service_hand_over (self, rec);
+
   rec->task = service_task_new (self, rec, g_source_get_name (source),
                                 service_take_cancellable (self));
-  service_pop_context (self, pushed);
-
-  /* A child source is destroyed with its parent, and its callback's destroy
-   * notify then runs: that is how the service learns of the end without
-   * taking the source's own callback over.
-   */
-  watch = g_source_new (&source_watch_funcs, sizeof (GSource));
-  g_source_set_static_name (watch, "[asab] source task watch");
-  g_source_set_callback (watch, source_watch_never, rec, source_watch_gone);
-  g_source_add_child_source (source, watch);
-  g_source_unref (watch);
-
-  g_mutex_lock (&self->lock);
-  id = asab_id_table_insert (&self->ids, &rec->id);
-  counter_add (&self->n_running, 1);
-  service_keep_alive_locked (self);
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
-
-  task_record_move (self, rec, TASK_STATE_RUNNING);
+  id = service_register (self, rec);
+  service_attach_source (self, rec);
   service_update_hold (self);
-  g_source_attach (source, self->context);
+  service_leave (self, acquired);
 
   return id;
 }
@@ -2578,7 +3059,9 @@ asab_task_service_schedule_source (AsabTaskService *self,
  * A task that has not started ends as cancelled without its function ever
  * running. A running task has its cancellable cancelled and ends when its
  * function completes it; a `GSource` is destroyed; a forever task is not
- * started again.
+ * started again. The cancellable of a `GTask` given to
+ * [method@Asab.TaskService.schedule_task] is cancelled even when other work
+ * shares it.
  *
  * Returns: %TRUE if the task was live, %FALSE if @task_id is unknown or
  *   the task has already ended
@@ -2661,6 +3144,9 @@ asab_task_service_cancel (AsabTaskService *self,
  * Stopping a stopped service is harmless: it completes when no task is
  * left, or fails again after the timeout.
  *
+ * It may be called from any thread; @callback is called on the
+ * thread-default main context of the calling thread.
+ *
  * Since: 1.0
  */
 void
@@ -2670,7 +3156,7 @@ asab_task_service_stop_async (AsabTaskService     *self,
                               gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  StopWait *wait;
+  gboolean acquired;
 
   g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -2681,36 +3167,17 @@ asab_task_service_stop_async (AsabTaskService     *self,
 
   service_request_stop (self);
 
-  if (self->swept && service_n_live (self) == self->n_ended_on_stack)
+  /* The wait belongs to the context's thread; the result comes back to
+   * the caller's context, as a GTask returns from any thread. */
+  if (!service_enter (self, &acquired))
     {
-      g_task_return_boolean (task, TRUE);
+      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                                  stop_wait_begin_cb, g_steal_pointer (&task), g_object_unref);
       return;
     }
 
-  if (self->stop_tasks == NULL)
-    self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_ptr_array_add (self->stop_tasks, g_object_ref (task));
-
-  wait = g_new0 (StopWait, 1);
-  wait->timer = g_timeout_source_new (g_atomic_int_get (&self->stop_timeout_ms));
-  g_source_set_static_name (wait->timer, "[asab] stop timeout");
-  g_source_set_callback (wait->timer, stop_timer_cb, g_object_ref (task), g_object_unref);
-  g_source_attach (wait->timer, self->context);
-  if (cancellable != NULL)
-    {
-      wait->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (wait->cancel_source, "[asab] stop wait cancelled");
-      g_source_set_callback (wait->cancel_source, G_SOURCE_FUNC (stop_wait_cancelled_cb),
-                             g_object_ref (task), g_object_unref);
-      g_source_attach (wait->cancel_source, self->context);
-    }
-  g_task_set_task_data (task, wait, stop_wait_free);
-
-  /* Inside the dispatcher, which GLib will not dispatch again before it
-   * returns, do the work now.
-   */
-  if (self->processing > 0)
-    service_process (self);
+  stop_wait_begin (self, task);
+  service_leave (self, acquired);
 }
 
 /**
@@ -2739,71 +3206,62 @@ asab_task_service_stop_finish (AsabTaskService  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-static void
-stop_sync_cb (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  gboolean *done = user_data;
-
-  asab_task_service_stop_finish (ASAB_TASK_SERVICE (object), result, NULL);
-  *done = TRUE;
-}
-
 /**
  * asab_task_service_stop:
  * @self: a task service
+ * @cancellable: (nullable): cancels the wait, not the stop
+ * @error: return location for a #GError
  *
- * Stops the service like [method@Asab.TaskService.stop_async], and iterates
- * the service's context until the stop has completed or timed out.
+ * Stops the service like [method@Asab.TaskService.stop_async], and waits
+ * until the stop has completed or timed out.
  *
- * Call it from the thread that runs the service's context, or from a
- * thread that can acquire it; from another thread it logs a critical and
- * only starts the stop. It may be called from a signal handler of the
- * service, or from a task's function: a task that has completed its
- * `GTask` counts as ended even while its function is still on the stack,
- * but one that has not cannot end before its function returns, so the stop
- * then waits for it until the stop timeout.
+ * From the thread that runs the service's context, or one that can
+ * acquire it, it runs the context meanwhile, since the tasks end there. It
+ * may be called from a signal handler of the service or from a task's
+ * function: a task that has completed its `GTask` counts as ended even
+ * while its function is still on the stack, but one that has not cannot
+ * end before its function returns, so the stop then waits for it until the
+ * stop timeout. From any other thread it waits for the thread that runs
+ * the context to stop the service, so that thread must not be waiting for
+ * this one.
+ *
+ * Returns: %TRUE when every task has ended; %FALSE with
+ *   %G_IO_ERROR_TIMED_OUT when some were still pending after the stop
+ *   timeout, or with %G_IO_ERROR_CANCELLED when @cancellable ended the
+ *   wait
  *
  * Since: 1.0
  */
-void
-asab_task_service_stop (AsabTaskService *self)
+gboolean
+asab_task_service_stop (AsabTaskService  *self,
+                        GCancellable     *cancellable,
+                        GError          **error)
 {
-  gboolean done = FALSE;
+  g_autoptr(GMainContext) wait_context = NULL;
+  StopSync sync = { 0 };
+  gboolean acquired;
 
-  g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!g_main_context_acquire (self->context))
-    {
-      g_critical ("%s: the service's main context belongs to another thread; "
-                  "use asab_task_service_stop_async() there", G_STRFUNC);
-      service_request_stop (self);
-      return;
-    }
+  if (service_enter (self, &acquired))
+    wait_context = g_main_context_ref (self->context);
+  else
+    wait_context = g_main_context_new ();
 
   g_object_ref (self);
-  g_main_context_push_thread_default (self->context);
-
-  asab_task_service_stop_async (self, NULL, stop_sync_cb, &done);
-  while (!done)
-    {
-      /* Inside the dispatcher, GLib will not dispatch it again: do its
-       * work here, and do not block while there is some left.
-       */
-      if (self->processing > 0)
-        {
-          service_process (self);
-          if (!done)
-            g_main_context_iteration (self->context, !service_is_busy (self));
-        }
-      else
-        g_main_context_iteration (self->context, TRUE);
-    }
-
-  g_main_context_pop_thread_default (self->context);
-  g_main_context_release (self->context);
+  g_main_context_push_thread_default (wait_context);
+  stop_sync_begin (self, &sync, cancellable);
+  stop_sync_wait (&sync);
+  g_main_context_pop_thread_default (wait_context);
+  service_leave (self, acquired);
   g_object_unref (self);
+
+  if (!sync.ok)
+    g_propagate_error (error, sync.error);
+
+  return sync.ok;
 }
 
 /**

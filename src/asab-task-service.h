@@ -102,7 +102,9 @@ gboolean         asab_task_service_stop_finish         (AsabTaskService  *self,
                                                         GAsyncResult     *result,
                                                         GError          **error);
 ASAB_AVAILABLE_IN_1_0
-void             asab_task_service_stop                (AsabTaskService  *self);
+gboolean         asab_task_service_stop                (AsabTaskService  *self,
+                                                        GCancellable     *cancellable,
+                                                        GError          **error);
 
 ASAB_AVAILABLE_IN_1_0
 guint            asab_task_service_get_n_running       (AsabTaskService  *self);

@@ -453,27 +453,6 @@ schedule_source_attached (Fixture *f)
   g_source_unref (source);
 }
 
-static gpointer
-schedule_source_in_thread (gpointer data)
-{
-  Fixture *f = data;
-
-  return GSIZE_TO_POINTER (asab_task_service_schedule_source (f->service, counted_source_new (f)));
-}
-
-static void
-schedule_source_other_thread (Fixture *f)
-{
-  guint64 id;
-
-  /* This thread holds the context: another one cannot attach to it. */
-  g_assert_true (g_main_context_acquire (f->context));
-  id = GPOINTER_TO_SIZE (g_thread_join (g_thread_new ("source", schedule_source_in_thread, f)));
-  g_main_context_release (f->context);
-
-  g_assert_cmpuint (id, ==, 0);
-}
-
 static void
 schedule_source_after_stop (Fixture *f)
 {
@@ -669,41 +648,26 @@ stop_finish_other_operation (Fixture *f)
 static void
 stop_null_self (Fixture *f)
 {
-  asab_task_service_stop (NULL);
+  g_assert_false (asab_task_service_stop (NULL, NULL, NULL));
 }
 
 static void
 stop_wrong_type (Fixture *f)
 {
-  asab_task_service_stop ((AsabTaskService *) f->impostor);
-}
-
-static gpointer
-stop_in_thread (gpointer data)
-{
-  asab_task_service_stop (data);
-
-  return NULL;
+  g_assert_false (asab_task_service_stop ((AsabTaskService *) f->impostor, NULL, NULL));
 }
 
 static void
-stop_from_other_thread (Fixture *f)
+stop_wrong_cancellable (Fixture *f)
 {
-  /* This thread holds the context: another one cannot run it. */
-  g_assert_true (g_main_context_acquire (f->context));
-  g_thread_join (g_thread_new ("stopper", stop_in_thread, f->service));
-  g_main_context_release (f->context);
-
-  /* It said so, and still stopped the service, asynchronously. */
-  g_assert_cmpuint (asab_task_service_schedule_full (f->service, NULL, complete_now, f, count_destroy), ==, 0);
-  test_iterate_pending (f->context);
+  g_assert_false (asab_task_service_stop (f->service, (GCancellable *) f->impostor, NULL));
 }
 
 static void
 stop_after_stop (Fixture *f)
 {
-  asab_task_service_stop (f->service);
-  asab_task_service_stop (f->service);
+  asab_task_service_stop (f->service, NULL, NULL);
+  asab_task_service_stop (f->service, NULL, NULL);
 }
 
 /* Properties */
@@ -845,8 +809,6 @@ static const BadCase cases[] = {
     CRITICAL ("*assertion '!g_source_is_destroyed (source)' failed*"), 0, 1 },
   { "/bad-input/schedule-source/attached", schedule_source_attached,
     CRITICAL ("*assertion 'g_source_get_context (source) == NULL' failed*"), 0, 1 },
-  { "/bad-input/schedule-source/other-thread", schedule_source_other_thread,
-    CRITICAL ("*called from a thread other than the one that runs the service's main context*"), 0, 1 },
   { "/bad-input/schedule-source/after-stop", schedule_source_after_stop, NO_MESSAGE, 0, 1, 1, STOPPED },
 
   { "/bad-input/cancel/null-self", cancel_null_self, CRITICAL (SERVICE_CHECK) },
@@ -875,8 +837,8 @@ static const BadCase cases[] = {
 
   { "/bad-input/stop/null-self", stop_null_self, CRITICAL (SERVICE_CHECK) },
   { "/bad-input/stop/wrong-type", stop_wrong_type, CRITICAL (SERVICE_CHECK) },
-  { "/bad-input/stop/from-other-thread", stop_from_other_thread,
-    CRITICAL ("*main context belongs to another thread*"), 1, 0, 1 },
+  { "/bad-input/stop/wrong-cancellable", stop_wrong_cancellable,
+    CRITICAL ("*assertion 'cancellable == NULL || G_IS_CANCELLABLE (cancellable)' failed*") },
   { "/bad-input/stop/after-stop", stop_after_stop, NO_MESSAGE, 0, 0, 0, STOPPED },
 
   { "/bad-input/get-n-running/null-self", get_n_running_null_self, CRITICAL (SERVICE_CHECK) },
@@ -923,7 +885,7 @@ test_bad_input (gconstpointer data)
 
   if (bad->stopped)
     {
-      asab_task_service_stop (f.service);
+      asab_task_service_stop (f.service, NULL, NULL);
       g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 0);
     }
 

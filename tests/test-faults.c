@@ -536,7 +536,7 @@ test_never_completes_stop_sync (void)
   test_iterate_until (f.context, f.held->len == 2);
 
   start = g_get_monotonic_time ();
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 50 * 1000);
   g_assert_cmpstr (find_warning ("pending"), ==, "2+0 pending and incomplete tasks");
   g_assert_cmpint (f.n_done, ==, 1);
@@ -800,7 +800,7 @@ reenter (Reentry         *r,
     case ACTION_STOP:
       r->n_actions = N_REENTRIES;
       start = g_get_monotonic_time ();
-      asab_task_service_stop (service);
+      asab_task_service_stop (service, NULL, NULL);
       r->stop_elapsed = g_get_monotonic_time () - start;
       g_assert_cmpuint (schedule_slot (f, service, VIA_SCHEDULE, body_succeed)->id, ==, 0);
       break;
@@ -948,7 +948,7 @@ body_succeed_then_stop (GTask        *task,
   g_task_return_boolean (task, TRUE);
 
   start = g_get_monotonic_time ();
-  asab_task_service_stop (g_task_get_source_object (task));
+  asab_task_service_stop (g_task_get_source_object (task), NULL, NULL);
   g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
 }
 

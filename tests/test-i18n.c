@@ -54,13 +54,19 @@ test_stop_warning_in_czech (void)
   GMainContext *context = test_context_new ();
   g_autoptr(AsabTaskService) service = asab_task_service_new (NULL);
 
-  asab_task_service_stop (service);
+  asab_task_service_stop (service, NULL, NULL);
   g_assert_cmpuint (asab_task_service_schedule (service, fail_now, NULL), ==, 0);
   g_assert_cmpstr (test_captured_nth (G_LOG_LEVEL_WARNING, 0)->message, ==,
                    "Služba úloh byla zastavena: nepojmenovaná úloha byla odmítnuta");
 
   g_clear_object (&service);
   test_context_free (context);
+}
+
+static void
+test_keeps_application_binding (gconstpointer localedir)
+{
+  g_assert_cmpstr (bindtextdomain ("asab-1.0", NULL), ==, localedir);
 }
 
 int
@@ -77,13 +83,15 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   test_capture_logs_init ();
 
-  /* The library binds its domain to the installed catalogues when its class
-   * is first used; point it at the build tree's instead. */
-  g_type_ensure (ASAB_TYPE_TASK_SERVICE);
-  g_type_class_unref (g_type_class_ref (ASAB_TYPE_TASK_SERVICE));
+  /* As a relocated application does: the domain points at the build
+   * tree's catalogues before the library's class is first used, which
+   * binds it to the installed ones only when nobody did. */
   localedir = g_test_build_filename (G_TEST_BUILT, "..", "po", NULL);
   bindtextdomain ("asab-1.0", localedir);
+  g_type_class_unref (g_type_class_ref (ASAB_TYPE_TASK_SERVICE));
 
+  g_test_add_data_func ("/i18n/keeps-application-binding", localedir,
+                        test_keeps_application_binding);
   g_test_add_func ("/i18n/failure-in-czech", test_failure_in_czech);
   g_test_add_func ("/i18n/stop-warning-in-czech", test_stop_warning_in_czech);
 

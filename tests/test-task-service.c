@@ -641,7 +641,7 @@ test_destroy_refused (void)
 
   fixture_init (&f);
 
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   test_capture_logs_clear ();
 
   id = asab_task_service_schedule_full (f.service, "late", complete_now, &f, count_destroy);
@@ -994,7 +994,7 @@ test_gtask_cancelled_at_stop (void)
   g_cancellable_connect (cancellable, G_CALLBACK (own_cancelled_cb), task, NULL);
   asab_task_service_schedule_task (f.service, task);
 
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_assert_true (g_cancellable_is_cancelled (cancellable));
   g_assert_cmpuint (f.n_done_cancelled, ==, 1);
   g_assert_true (own.callback_ran);
@@ -1124,7 +1124,7 @@ test_source_stop_destroys (void)
 
   source = g_timeout_source_new_seconds (3600);
   asab_task_service_schedule_source (f.service, g_source_ref (source));
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_assert_true (g_source_is_destroyed (source));
   g_assert_cmpuint (f.n_done_cancelled, ==, 1);
   g_source_unref (source);
@@ -1204,7 +1204,7 @@ test_forever_backs_off (void)
 
   g_source_destroy (timer);
   g_source_unref (timer);
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_assert_cmpuint (f.n_done, ==, 1);
   g_assert_cmpuint (f.n_done_cancelled, ==, 1);
 
@@ -1220,7 +1220,7 @@ test_forever_stop (void)
 
   asab_task_service_run_forever (f.service, "watcher", wait_for_cancel, &f, count_destroy);
   test_iterate_until (f.context, f.n_called == 1);
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_assert_cmpuint (f.n_done, ==, 1);
   g_assert_cmpuint (f.n_done_cancelled, ==, 1);
   g_assert_cmpuint (f.n_destroyed, ==, 1);
@@ -1662,7 +1662,7 @@ test_stop_timeout_counts_queued (void)
   /* Stopped in transit: the hand-off has not run when the timer fires. */
   asab_task_service_schedule (f.service, ignore_cancel, &stubborn);
   test_iterate_until (f.context, stubborn != NULL);
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_assert_cmpstr (test_captured_nth (G_LOG_LEVEL_WARNING, 0)->message, ==,
                    "1+0 pending and incomplete tasks");
 
@@ -1725,7 +1725,7 @@ test_stop_twice (void)
   g_clear_error (&first);
   g_clear_error (&second);
 
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   asab_task_service_stop_async (f.service, NULL, stopped_cb, &first);
   test_iterate_until (f.context, first != NULL);
   g_assert_error (first, G_IO_ERROR, 0);
@@ -1742,7 +1742,7 @@ test_stop_empty (void)
 
   fixture_init (&f);
 
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_assert_cmpuint (asab_task_service_schedule (f.service, complete_now, &f), ==, 0);
   g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
 
@@ -1758,7 +1758,7 @@ test_stop_in_transit (void)
 
   g_assert_true (g_main_context_acquire (f.context));
   asab_task_service_schedule_threadsafe (f.service, NULL, complete_now, &f, count_destroy);
-  asab_task_service_stop (f.service);
+  asab_task_service_stop (f.service, NULL, NULL);
   g_main_context_release (f.context);
 
   g_assert_cmpuint (f.n_done_cancelled, ==, 1);
@@ -1886,7 +1886,7 @@ complete_then_stop (GTask        *task,
   gint64 start = g_get_monotonic_time ();
 
   g_task_return_boolean (task, TRUE);
-  asab_task_service_stop (stopper->f->service);
+  asab_task_service_stop (stopper->f->service, NULL, NULL);
   stopper->stop_took = g_get_monotonic_time () - start;
 }
 
@@ -1966,7 +1966,7 @@ test_context_not_thread_default (void)
   asab_task_service_schedule_threadsafe (service, NULL, check_context, &it, NULL);
   asab_task_service_run_forever (service, NULL, check_context, &it, NULL);
   test_iterate_until (other, it.n_right_context >= 4);
-  asab_task_service_stop (service);
+  asab_task_service_stop (service, NULL, NULL);
   g_main_context_release (other);
 
   g_assert_cmpuint (n_done, ==, 3);
@@ -2010,7 +2010,7 @@ reenter_on_done (AsabTaskService *service,
       gint64 start = g_get_monotonic_time ();
 
       r->stop = FALSE;
-      asab_task_service_stop (service);
+      asab_task_service_stop (service, NULL, NULL);
       r->stopped_after = g_get_monotonic_time () - start;
     }
 }

@@ -643,7 +643,7 @@ op_stop (Fuzz     *fz,
   /* A stop waits for held tasks up to the stop timeout: keep it short. */
   if (sync && fz->stop_timeout <= 5)
     {
-      asab_task_service_stop (fz->service);
+      asab_task_service_stop (fz->service, NULL, NULL);
       fz->stop_called = TRUE;
       return;
     }

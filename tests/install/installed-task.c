@@ -96,7 +96,7 @@ main (void)
   if (!timed_out)
     g_source_remove (timeout_id);
 
-  asab_task_service_stop (service);
+  asab_task_service_stop (service, NULL, NULL);
 
   if (done.n_done != 1)
     {
