@@ -120,37 +120,37 @@ test_ledger_record_failed (TestLedger   *ledger,
   return slot;
 }
 
-static void
-on_task_done (AsabTaskService *service,
-              GTask           *task,
-              const GError    *error,
-              TestLedger      *ledger)
+/* Handlers, to connect with the ledger as their data. */
+void
+test_ledger_on_task_done (AsabTaskService *service,
+                          GTask           *task,
+                          const GError    *error,
+                          TestLedger      *ledger)
 {
   test_ledger_record_done (ledger, task, error);
 }
 
 /* Takes every failure over, which keeps them out of the log. */
-static gboolean
-on_task_failed (AsabTaskService *service,
-                GTask           *task,
-                const GError    *error,
-                TestLedger      *ledger)
+gboolean
+test_ledger_on_task_failed (AsabTaskService *service,
+                            GTask           *task,
+                            const GError    *error,
+                            TestLedger      *ledger)
 {
   test_ledger_record_failed (ledger, task, error);
 
   return TRUE;
 }
 
-/* Records "task-done" and "task-failed", for a test that has no handlers
- * of its own. */
+/* Connects both, for a test that has no handlers of its own. */
 void
 test_ledger_watch (TestLedger *ledger)
 {
   g_autoptr(AsabTaskService) service = g_weak_ref_get (&ledger->service);
 
   g_assert_nonnull (service);
-  g_signal_connect (service, "task-done", G_CALLBACK (on_task_done), ledger);
-  g_signal_connect (service, "task-failed", G_CALLBACK (on_task_failed), ledger);
+  g_signal_connect (service, "task-done", G_CALLBACK (test_ledger_on_task_done), ledger);
+  g_signal_connect (service, "task-failed", G_CALLBACK (test_ledger_on_task_failed), ledger);
 }
 
 gboolean

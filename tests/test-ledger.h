@@ -94,6 +94,14 @@ TestLedger *test_ledger_new              (AsabTaskService *service,
                                           guint            capacity);
 void        test_ledger_free             (TestLedger      *ledger);
 void        test_ledger_watch            (TestLedger      *ledger);
+void        test_ledger_on_task_done     (AsabTaskService *service,
+                                          GTask           *task,
+                                          const GError    *error,
+                                          TestLedger      *ledger);
+gboolean    test_ledger_on_task_failed   (AsabTaskService *service,
+                                          GTask           *task,
+                                          const GError    *error,
+                                          TestLedger      *ledger);
 TestSlot   *test_ledger_record_done      (TestLedger      *ledger,
                                           GTask           *task,
                                           const GError    *error);
