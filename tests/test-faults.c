@@ -758,6 +758,158 @@ test_reentry_func_stop (void)
   fixture_clear (&f);
 }
 
+/* Handlers that schedule, cancel or stop from inside the dispatch, each
+ * once. */
+typedef struct
+{
+  Fixture *f;
+  guint n_scheduled;
+  guint64 victim;
+  gboolean stop;
+  gint64 stopped_after;
+} Reenterer;
+
+static void
+reenter_on_done (AsabTaskService *service,
+                 GTask           *task,
+                 const GError    *error,
+                 Reenterer       *r)
+{
+  if (r->n_scheduled < 3)
+    {
+      r->n_scheduled++;
+      g_assert_cmpuint (test_ledger_schedule (r->f->ledger, service, TEST_WAY_SCHEDULE,
+                                              body_succeed)->id, >, 0);
+    }
+
+  if (r->victim != 0)
+    {
+      g_assert_true (asab_task_service_cancel (service, r->victim));
+      r->victim = 0;
+    }
+
+  if (r->stop)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      r->stop = FALSE;
+      asab_task_service_stop (service);
+      r->stopped_after = g_get_monotonic_time () - start;
+    }
+}
+
+static void
+test_reentry_schedule_cancel (void)
+{
+  Fixture f;
+  Reenterer r = { &f, 0, 0, FALSE, 0 };
+
+  fixture_init (&f, 8);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (reenter_on_done), &r);
+
+  r.victim = test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_wait_cancel)->id;
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed);
+  test_iterate_until (f.context, f.ledger->n_done == 5);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_CANCELLED), ==, 1);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_OK), ==, 4);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+static void
+test_reentry_stop_in_task_done (void)
+{
+  Fixture f;
+  Reenterer r = { &f, 3, 0, FALSE, 0 };
+
+  fixture_init (&f, 16);
+  asab_task_service_set_max_concurrent (f.service, 1);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (reenter_on_done), &r);
+
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE_NO_DESTROY, body_succeed);
+  for (guint i = 0; i < 10; i++)
+    test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_wait_cancel);
+  r.stop = TRUE;
+
+  test_iterate_until (f.context, f.ledger->n_done == 12);
+  /* Stopped from inside the dispatcher: it did not sit out the timeout. */
+  g_assert_cmpint (r.stopped_after, <, 1000 * 1000);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_CANCELLED), ==, 11);
+  g_assert_cmpint (f.ledger->n_destroyed, ==, 11);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+static gboolean
+reenter_on_failed (AsabTaskService *service,
+                   GTask           *task,
+                   const GError    *error,
+                   Reenterer       *r)
+{
+  test_ledger_record_failed (r->f->ledger, task, error);
+  r->n_scheduled++;
+  test_ledger_schedule (r->f->ledger, service, TEST_WAY_SCHEDULE, body_succeed);
+  asab_task_service_stop_async (service, NULL, NULL, NULL);
+
+  return TRUE;
+}
+
+static void
+test_reentry_in_task_failed (void)
+{
+  Fixture f;
+  Reenterer r = { &f, 0, 0, FALSE, 0 };
+
+  fixture_init_full (&f, 8, FALSE);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (test_ledger_on_task_done), f.ledger);
+  g_signal_connect (f.service, "task-failed", G_CALLBACK (reenter_on_failed), &r);
+
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_fail);
+  test_iterate_until (f.context, f.ledger->n_done == 2);
+  g_assert_cmpuint (r.n_scheduled, ==, 1);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_FAILED), ==, 1);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_CANCELLED), ==, 1);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+static void
+unref_on_done (AsabTaskService *service,
+               GTask           *task,
+               const GError    *error,
+               Fixture         *f)
+{
+  g_clear_object (&f->owned);
+}
+
+static void
+test_reentry_unref_in_task_done (void)
+{
+  Fixture f;
+
+  fixture_init (&f, 4);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (unref_on_done), &f);
+
+  /* The test's reference goes in the first task-done; the task that still
+   * runs keeps the service, which goes when that one ends. */
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_hold);
+  test_iterate_until (f.context, f.ledger->n_done == 1);
+  g_assert_null (f.owned);
+  g_assert_false (test_ledger_finalized (f.ledger));
+
+  complete_held (&f);
+  test_iterate_until (f.context, test_ledger_finalized (f.ledger));
+  g_assert_cmpint (f.ledger->n_destroyed, ==, 2);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
 /* 4. The last reference dropped while other threads still use it */
 
 typedef struct
@@ -1241,6 +1393,10 @@ main (int   argc,
   for (gsize i = 0; i < G_N_ELEMENTS (reentry_cases); i++)
     g_test_add_data_func (reentry_cases[i].path, &reentry_cases[i], test_reentry);
   g_test_add_func ("/faults/reentry/func/stop", test_reentry_func_stop);
+  g_test_add_func ("/task-service/reentry/schedule-cancel", test_reentry_schedule_cancel);
+  g_test_add_func ("/task-service/reentry/stop-in-task-done", test_reentry_stop_in_task_done);
+  g_test_add_func ("/task-service/reentry/task-failed", test_reentry_in_task_failed);
+  g_test_add_func ("/task-service/reentry/unref-in-task-done", test_reentry_unref_in_task_done);
 
   g_test_add_func ("/faults/last-unref/producers", test_last_unref_producers);
   g_test_add_func ("/faults/last-unref/workers", test_last_unref_workers);
