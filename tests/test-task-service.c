@@ -2104,67 +2104,6 @@ test_dispatch_next_iteration (void)
   fixture_clear (&f);
 }
 
-/* 15. bad input */
-
-static void
-test_bad_input (void)
-{
-  Fixture f;
-  g_autoptr(GTask) done_task = NULL;
-  g_autoptr(GTask) task = NULL;
-  GSource *attached;
-  GSource *destroyed;
-
-  fixture_init (&f);
-
-  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*ASAB_IS_TASK_SERVICE*");
-  g_assert_cmpuint (asab_task_service_schedule_full (NULL, NULL, complete_now, &f, count_destroy), ==, 0);
-  g_test_assert_expected_messages ();
-  g_assert_cmpuint (f.n_destroyed, ==, 1);
-
-  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
-  g_assert_cmpuint (asab_task_service_schedule_full (f.service, NULL, NULL, &f, count_destroy), ==, 0);
-  g_test_assert_expected_messages ();
-  g_assert_cmpuint (f.n_destroyed, ==, 2);
-
-  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
-  g_assert_cmpuint (asab_task_service_schedule_threadsafe (f.service, NULL, NULL, &f, count_destroy), ==, 0);
-  g_test_assert_expected_messages ();
-  g_assert_cmpuint (f.n_destroyed, ==, 3);
-
-  /* A GTask that has completed already. */
-  done_task = g_task_new (NULL, NULL, NULL, NULL);
-  g_task_return_boolean (done_task, TRUE);
-  test_iterate_pending (f.context);
-  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*g_task_get_completed*");
-  g_assert_cmpuint (asab_task_service_schedule_task (f.service, done_task), ==, 0);
-  g_test_assert_expected_messages ();
-
-  /* A GTask that the service tracks already. */
-  task = g_task_new (NULL, NULL, NULL, NULL);
-  g_assert_cmpuint (asab_task_service_schedule_task (f.service, task), >, 0);
-  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*adopted_quark*");
-  g_assert_cmpuint (asab_task_service_schedule_task (f.service, task), ==, 0);
-  g_test_assert_expected_messages ();
-
-  /* A GSource attached elsewhere, and one destroyed. */
-  attached = g_idle_source_new ();
-  g_source_attach (attached, f.context);
-  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*g_source_get_context*");
-  g_assert_cmpuint (asab_task_service_schedule_source (f.service, g_source_ref (attached)), ==, 0);
-  g_test_assert_expected_messages ();
-  g_source_destroy (attached);
-  destroyed = attached;
-  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*g_source_is_destroyed*");
-  g_assert_cmpuint (asab_task_service_schedule_source (f.service, destroyed), ==, 0);
-  g_test_assert_expected_messages ();
-
-  g_task_return_boolean (task, TRUE);
-  test_iterate_until (f.context, f.n_done == 1);
-
-  fixture_clear (&f);
-}
-
 /* Properties */
 
 static void
@@ -2431,8 +2370,6 @@ main (int   argc,
   g_test_add_func ("/task-service/dispatch/one-source", test_dispatch_one_source);
   g_test_add_func ("/task-service/dispatch/no-wakeups", test_dispatch_no_wakeups);
   g_test_add_func ("/task-service/dispatch/next-iteration", test_dispatch_next_iteration);
-
-  g_test_add_func ("/task-service/bad-input", test_bad_input);
 
   g_test_add_func ("/task-service/application/hold", test_application_hold);
   g_test_add_func ("/task-service/application/hold-threadsafe", test_application_hold_threadsafe);
