@@ -871,21 +871,37 @@ static const BadCase cases[] = {
 };
 
 static void
-test_bad_input (gconstpointer data)
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->context = test_context_new ();
+  f->service = asab_task_service_new (NULL);
+  f->impostor = g_object_new (G_TYPE_OBJECT, NULL);
+  g_object_add_weak_pointer (G_OBJECT (f->service), (gpointer *) &f->service);
+  g_signal_connect (f->service, "task-done", G_CALLBACK (on_task_done), f);
+}
+
+/* Nothing keeps the service once the test lets it go. */
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_object_unref (f->service);
+  g_assert_null (f->service);
+  g_object_unref (f->impostor);
+  test_context_free (f->context);
+}
+
+static void
+test_bad_input (Fixture       *f,
+                gconstpointer  data)
 {
   const BadCase *bad = data;
-  Fixture f = { 0 };
   guint n_warnings;
-
-  f.context = test_context_new ();
-  f.service = asab_task_service_new (NULL);
-  f.impostor = g_object_new (G_TYPE_OBJECT, NULL);
-  g_object_add_weak_pointer (G_OBJECT (f.service), (gpointer *) &f.service);
-  g_signal_connect (f.service, "task-done", G_CALLBACK (on_task_done), &f);
 
   if (bad->stopped)
     {
-      asab_task_service_stop (f.service, NULL, NULL);
+      asab_task_service_stop (f->service, NULL, NULL);
       g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 0);
     }
 
@@ -895,36 +911,88 @@ test_bad_input (gconstpointer data)
   if (bad->domain != NULL && g_str_has_suffix (bad->path, "/too-large"))
     g_test_expect_message (bad->domain, G_LOG_LEVEL_CRITICAL, bad->pattern);
 
-  bad->call (&f);
+  bad->call (f);
   g_test_assert_expected_messages ();
 
-  g_assert_cmpuint (f.n_destroyed, ==, bad->n_destroyed);
-  g_assert_cmpuint (f.n_finalized, ==, bad->n_finalized);
+  g_assert_cmpuint (f->n_destroyed, ==, bad->n_destroyed);
+  g_assert_cmpuint (f->n_finalized, ==, bad->n_finalized);
   n_warnings = test_captured_count (G_LOG_LEVEL_WARNING);
   g_assert_cmpuint (n_warnings, ==, bad->n_warnings);
   if (n_warnings > 0)
     g_assert_nonnull (strstr (test_captured_nth (G_LOG_LEVEL_WARNING, 0)->message, "stopped"));
 
   /* Nothing ran, nothing ended, nothing is left over. */
-  test_iterate_pending (f.context);
-  g_assert_cmpuint (f.n_done, ==, 0);
-  g_assert_cmpuint (f.n_called, ==, 0);
-  g_assert_cmpuint (asab_task_service_get_n_running (f.service), ==, 0);
-  g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, 0);
+  test_iterate_pending (f->context);
+  g_assert_cmpuint (f->n_done, ==, 0);
+  g_assert_cmpuint (f->n_called, ==, 0);
+  g_assert_cmpuint (asab_task_service_get_n_running (f->service), ==, 0);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f->service), ==, 0);
 
   /* And the service still does its work, or still refuses it. */
   if (!bad->stopped && !g_str_has_prefix (bad->path, "/bad-input/stop/"))
     {
-      g_assert_cmpuint (asab_task_service_schedule_full (f.service, "after", complete_now,
-                                                         &f, count_destroy), >, 0);
-      test_iterate_until (f.context, f.n_done == 1);
-      g_assert_cmpuint (f.n_destroyed, ==, bad->n_destroyed + 1);
+      g_assert_cmpuint (asab_task_service_schedule_full (f->service, "after", complete_now,
+                                                         f, count_destroy), >, 0);
+      test_iterate_until (f->context, f->n_done == 1);
+      g_assert_cmpuint (f->n_destroyed, ==, bad->n_destroyed + 1);
     }
+}
 
-  g_object_unref (f.service);
-  g_assert_null (f.service);
-  g_object_unref (f.impostor);
-  test_context_free (f.context);
+/* Bad calls one after the other on the same service, which still tracks the
+ * task it accepted in between. */
+static void
+test_bad_calls_in_a_row (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GTask) done_task = NULL;
+  g_autoptr(GTask) task = NULL;
+  GSource *attached;
+  GSource *destroyed;
+
+  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*ASAB_IS_TASK_SERVICE*");
+  g_assert_cmpuint (asab_task_service_schedule_full (NULL, NULL, complete_now, f, count_destroy), ==, 0);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (f->n_destroyed, ==, 1);
+
+  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
+  g_assert_cmpuint (asab_task_service_schedule_full (f->service, NULL, NULL, f, count_destroy), ==, 0);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (f->n_destroyed, ==, 2);
+
+  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
+  g_assert_cmpuint (asab_task_service_schedule_threadsafe (f->service, NULL, NULL, f, count_destroy), ==, 0);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (f->n_destroyed, ==, 3);
+
+  /* A GTask that has completed already. */
+  done_task = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_return_boolean (done_task, TRUE);
+  test_iterate_pending (f->context);
+  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*g_task_get_completed*");
+  g_assert_cmpuint (asab_task_service_schedule_task (f->service, done_task), ==, 0);
+  g_test_assert_expected_messages ();
+
+  /* A GTask that the service tracks already. */
+  task = g_task_new (NULL, NULL, NULL, NULL);
+  g_assert_cmpuint (asab_task_service_schedule_task (f->service, task), >, 0);
+  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*adopted_quark*");
+  g_assert_cmpuint (asab_task_service_schedule_task (f->service, task), ==, 0);
+  g_test_assert_expected_messages ();
+
+  /* A GSource attached elsewhere, and one destroyed. */
+  attached = g_idle_source_new ();
+  g_source_attach (attached, f->context);
+  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*g_source_get_context*");
+  g_assert_cmpuint (asab_task_service_schedule_source (f->service, g_source_ref (attached)), ==, 0);
+  g_test_assert_expected_messages ();
+  g_source_destroy (attached);
+  destroyed = attached;
+  g_test_expect_message ("Asab", G_LOG_LEVEL_CRITICAL, "*g_source_is_destroyed*");
+  g_assert_cmpuint (asab_task_service_schedule_source (f->service, destroyed), ==, 0);
+  g_test_assert_expected_messages ();
+
+  g_task_return_boolean (task, TRUE);
+  test_iterate_until (f->context, f->n_done == 1);
 }
 
 int
@@ -938,7 +1006,9 @@ main (int   argc,
                   "and leaks nothing");
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    g_test_add_data_func (cases[i].path, &cases[i], test_bad_input);
+    g_test_add (cases[i].path, Fixture, &cases[i], fixture_setup, test_bad_input, fixture_teardown);
+  g_test_add ("/task-service/bad-input", Fixture, NULL, fixture_setup, test_bad_calls_in_a_row,
+              fixture_teardown);
 
   return g_test_run ();
 }

@@ -7,184 +7,50 @@
 
 #include <asab.h>
 
+#include "test-ledger.h"
 #include "test-util.h"
 
 /* Whatever a task or its caller does, every accepted task gets exactly one
- * "task-done" and every destroy notify runs exactly once. Each test gives
- * its tasks a slot, named after the slot's index so that "task-done", which
- * only sees the GTask, finds it, and checks every slot at the end.
+ * "task-done" and every destroy notify runs exactly once: each test keeps a
+ * ledger of its tasks, and checks it at the end.
  */
 
 #define PLANNED_FAILURE "planned failure"
 
-typedef struct _Fixture Fixture;
-
 typedef struct
 {
-  Fixture *f;
-  guint index;
-  guint64 id;
-  int n_done;
-  int n_destroyed;
-  int n_failed;
-  int n_calls;
-  int n_done_at_destroy;
-  GThread *destroy_thread;
-  GError *error;
-} Slot;
-
-struct _Fixture
-{
   GMainContext *context;
-  GThread *context_thread;
-  /* The test's own reference, and a pointer that is cleared when the
-   * service is finalized. */
+  /* The test's own reference, and the service while it lives. */
   AsabTaskService *owned;
   AsabTaskService *service;
-  int finalized;
-
-  Slot *slots;
-  guint capacity;
-  int n_slots;
-  int n_done;
-  int n_destroyed;
-  int n_failed;
+  TestLedger *ledger;
 
   /* Tasks that their function keeps, for the test to complete. */
   GPtrArray *held;
-};
+} Fixture;
 
-/* Slots */
-
-static Slot *
-slot_new (Fixture *f)
+static Fixture *
+slot_fixture (TestSlot *slot)
 {
-  guint index = g_atomic_int_add (&f->n_slots, 1);
-  Slot *slot;
-
-  g_assert_cmpuint (index, <, f->capacity);
-  slot = &f->slots[index];
-  slot->f = f;
-  slot->index = index;
-
-  return slot;
+  return slot->ledger->user_data;
 }
 
-#define SLOT_NAME_SIZE 16
-
-static const char *
-slot_name (Slot *slot,
-           char  buffer[SLOT_NAME_SIZE])
-{
-  g_snprintf (buffer, SLOT_NAME_SIZE, "t%u", slot->index);
-
-  return buffer;
-}
-
-static Slot *
-slot_for_name (Fixture    *f,
-               const char *name)
-{
-  guint64 index;
-
-  g_assert_nonnull (name);
-  g_assert_true (name[0] == 't');
-  index = g_ascii_strtoull (name + 1, NULL, 10);
-  g_assert_cmpuint (index, <, (guint) g_atomic_int_get (&f->n_slots));
-
-  return &f->slots[index];
-}
-
-static void
-slot_destroy (gpointer data)
-{
-  Slot *slot = data;
-
-  slot->destroy_thread = g_thread_self ();
-  slot->n_done_at_destroy = g_atomic_int_get (&slot->n_done);
-  g_assert_cmpint (g_atomic_int_add (&slot->n_destroyed, 1), ==, 0);
-  g_atomic_int_inc (&slot->f->n_destroyed);
-}
-
-/* What "task-done" and "task-failed" handlers must record. */
-static void
-track_done (Fixture      *f,
-            GTask        *task,
-            const GError *error)
-{
-  Slot *slot = slot_for_name (f, g_task_get_name (task));
-
-  g_assert_true (g_thread_self () == f->context_thread);
-  g_assert_cmpint (g_atomic_int_add (&slot->n_done, 1), ==, 0);
-  g_assert_cmpint (slot->n_destroyed, ==, 0);
-  slot->error = error != NULL ? g_error_copy (error) : NULL;
-  g_atomic_int_inc (&f->n_done);
-}
-
-static void
-track_failed (Fixture      *f,
-              GTask        *task,
-              const GError *error)
-{
-  Slot *slot = slot_for_name (f, g_task_get_name (task));
-
-  g_assert_true (g_thread_self () == f->context_thread);
-  g_assert_nonnull (error);
-  g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
-  g_assert_cmpint (slot->n_done, ==, 0);
-  slot->n_failed++;
-  f->n_failed++;
-}
-
-static void
-on_task_done (AsabTaskService *service,
-              GTask           *task,
-              const GError    *error,
-              Fixture         *f)
-{
-  track_done (f, task, error);
-}
-
-static gboolean
-on_task_failed (AsabTaskService *service,
-                GTask           *task,
-                const GError    *error,
-                Fixture         *f)
-{
-  track_failed (f, task, error);
-
-  return TRUE;
-}
-
-static void
-service_finalized (gpointer  data,
-                   GObject  *where_the_object_was)
-{
-  Fixture *f = data;
-
-  g_assert_cmpint (g_atomic_int_add (&f->finalized, 1), ==, 0);
-}
-
+/* With @watch, the ledger records "task-done" and "task-failed" itself. */
 static void
 fixture_init_full (Fixture  *f,
                    guint     capacity,
-                   gboolean  track)
+                   gboolean  watch)
 {
   memset (f, 0, sizeof *f);
   f->context = test_context_new ();
-  f->context_thread = g_thread_self ();
   f->owned = asab_task_service_new (NULL);
   f->service = f->owned;
-  g_object_weak_ref (G_OBJECT (f->service), service_finalized, f);
-  f->capacity = capacity;
-  f->slots = g_new0 (Slot, capacity);
+  f->ledger = test_ledger_new (f->service, capacity);
+  f->ledger->user_data = f;
   f->held = g_ptr_array_new_with_free_func (g_object_unref);
 
-  if (track)
-    {
-      g_signal_connect (f->service, "task-done", G_CALLBACK (on_task_done), f);
-      g_signal_connect (f->service, "task-failed", G_CALLBACK (on_task_failed), f);
-    }
+  if (watch)
+    test_ledger_watch (f->ledger);
 }
 
 static void
@@ -201,7 +67,7 @@ static void
 fixture_release_service (Fixture *f)
 {
   g_clear_object (&f->owned);
-  test_iterate_until (f->context, g_atomic_int_get (&f->finalized) == 1);
+  test_iterate_until (f->context, test_ledger_finalized (f->ledger));
   f->service = NULL;
 }
 
@@ -211,92 +77,14 @@ fixture_clear (Fixture *f)
   g_assert_cmpuint (f->held->len, ==, 0);
   g_ptr_array_unref (f->held);
   fixture_release_service (f);
-
-  for (guint i = 0; i < f->capacity; i++)
-    g_clear_error (&f->slots[i].error);
-  g_free (f->slots);
+  test_ledger_free (f->ledger);
   test_context_free (f->context);
-}
-
-/* The invariant, slot by slot. */
-static void
-fixture_check (Fixture *f)
-{
-  guint n_slots = g_atomic_int_get (&f->n_slots);
-
-  for (guint i = 0; i < n_slots; i++)
-    {
-      Slot *slot = &f->slots[i];
-      int n_done = g_atomic_int_get (&slot->n_done);
-      int n_destroyed = g_atomic_int_get (&slot->n_destroyed);
-
-      if (slot->id > 0 &&
-          (n_done != 1 || n_destroyed != 1 || slot->n_done_at_destroy != 1 ||
-           slot->destroy_thread != f->context_thread))
-        g_error ("Accepted task t%u (id %" G_GUINT64_FORMAT "): %d task-done, %d destroy, "
-                 "%d task-done before its destroy, destroyed %s the context's thread",
-                 i, slot->id, n_done, n_destroyed, slot->n_done_at_destroy,
-                 slot->destroy_thread == f->context_thread ? "on" : "off");
-
-      if (slot->id == 0 && (n_done != 0 || n_destroyed != 1))
-        g_error ("Refused task t%u: %d task-done, %d destroy", i, n_done, n_destroyed);
-    }
-}
-
-typedef enum
-{
-  VIA_SCHEDULE,
-  VIA_THREADSAFE,
-  VIA_IN_THREAD,
-  VIA_FOREVER,
-} Via;
-
-static Slot *
-schedule_slot (Fixture         *f,
-               AsabTaskService *service,
-               Via              via,
-               AsabTaskFunc     body)
-{
-  Slot *slot = slot_new (f);
-  char name[SLOT_NAME_SIZE];
-
-  slot_name (slot, name);
-  switch (via)
-    {
-    case VIA_SCHEDULE:
-      slot->id = asab_task_service_schedule_full (service, name, body, slot, slot_destroy);
-      break;
-    case VIA_THREADSAFE:
-      slot->id = asab_task_service_schedule_threadsafe (service, name, body, slot, slot_destroy);
-      break;
-    case VIA_IN_THREAD:
-      slot->id = asab_task_service_schedule_in_thread (service, name, body, slot, slot_destroy);
-      break;
-    case VIA_FOREVER:
-      slot->id = asab_task_service_run_forever (service, name, body, slot, slot_destroy);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-
-  /* A refusal calls the destroy notify before it returns. */
-  if (slot->id == 0)
-    g_assert_cmpint (g_atomic_int_get (&slot->n_destroyed), ==, 1);
-
-  return slot;
 }
 
 static guint
 count_accepted (Fixture *f)
 {
-  guint n_slots = g_atomic_int_get (&f->n_slots);
-  guint n = 0;
-
-  for (guint i = 0; i < n_slots; i++)
-    if (f->slots[i].id > 0)
-      n++;
-
-  return n;
+  return g_atomic_int_get (&f->ledger->n_accepted);
 }
 
 /* Task bodies; the user data is the task's slot. */
@@ -306,9 +94,9 @@ body_succeed (GTask        *task,
               GCancellable *cancellable,
               gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  g_atomic_int_inc (&slot->n_calls);
+  g_atomic_int_inc (&slot->n_runs);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -317,9 +105,9 @@ body_fail (GTask        *task,
            GCancellable *cancellable,
            gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  g_atomic_int_inc (&slot->n_calls);
+  g_atomic_int_inc (&slot->n_runs);
   g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, PLANNED_FAILURE);
 }
 
@@ -329,11 +117,11 @@ body_hold (GTask        *task,
            GCancellable *cancellable,
            gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  g_assert_true (g_thread_self () == slot->f->context_thread);
-  slot->n_calls++;
-  g_ptr_array_add (slot->f->held, g_object_ref (task));
+  g_assert_true (g_thread_self () == slot->ledger->context_thread);
+  slot->n_runs++;
+  g_ptr_array_add (slot_fixture (slot)->held, g_object_ref (task));
 }
 
 static void
@@ -354,9 +142,9 @@ body_wait_cancel (GTask        *task,
                   GCancellable *cancellable,
                   gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  g_atomic_int_inc (&slot->n_calls);
+  g_atomic_int_inc (&slot->n_runs);
   test_task_return_on_cancel (task, cancellable);
 }
 
@@ -420,10 +208,10 @@ body_thread_gated (GTask        *task,
                    GCancellable *cancellable,
                    gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  g_assert_true (g_thread_self () != slot->f->context_thread);
-  g_atomic_int_inc (&slot->n_calls);
+  g_assert_true (g_thread_self () != slot->ledger->context_thread);
+  g_atomic_int_inc (&slot->n_runs);
   gate_pass ();
   g_task_return_boolean (task, TRUE);
 }
@@ -472,8 +260,8 @@ test_never_completes_stop_async (void)
 {
   Fixture f;
   StopResult stop = { 0 };
-  Slot *queued[2];
-  Slot *worker;
+  TestSlot *queued[2];
+  TestSlot *worker;
   const char *warning;
 
   fixture_init (&f, 16);
@@ -484,10 +272,10 @@ test_never_completes_stop_async (void)
   /* Three that ignore cancellation, one that blocks a worker thread, and
    * two that wait behind them for a slot. */
   for (guint i = 0; i < 3; i++)
-    schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
-  worker = schedule_slot (&f, f.service, VIA_IN_THREAD, body_thread_gated);
-  queued[0] = schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed);
-  queued[1] = schedule_slot (&f, f.service, VIA_THREADSAFE, body_succeed);
+    test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_hold);
+  worker = test_ledger_schedule (f.ledger, f.service, TEST_WAY_IN_THREAD, body_thread_gated);
+  queued[0] = test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed);
+  queued[1] = test_ledger_schedule (f.ledger, f.service, TEST_WAY_THREADSAFE, body_succeed);
   test_iterate_until (f.context, f.held->len == 3);
   gate_wait_for (1);
   g_assert_cmpuint (asab_task_service_get_n_running (f.service), ==, 4);
@@ -506,16 +294,16 @@ test_never_completes_stop_async (void)
   g_assert_cmpstr (warning, ==, "4+0 pending and incomplete tasks");
   g_assert_cmpint (queued[0]->n_done, ==, 1);
   g_assert_cmpint (queued[1]->n_done, ==, 1);
-  g_assert_error (queued[0]->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpint (queued[0]->n_calls + queued[1]->n_calls, ==, 0);
-  g_assert_cmpint (f.n_done, ==, 2);
+  g_assert_cmpint (queued[0]->result, ==, TEST_RESULT_CANCELLED);
+  g_assert_cmpint (queued[0]->n_runs + queued[1]->n_runs, ==, 0);
+  g_assert_cmpint (f.ledger->n_done, ==, 2);
 
   /* They still end, once, when they do end. */
   complete_held (&f);
   gate_open ();
-  test_iterate_until (f.context, f.n_done == 6);
+  test_iterate_until (f.context, f.ledger->n_done == 6);
   g_assert_cmpint (worker->n_done, ==, 1);
-  fixture_check (&f);
+  test_ledger_assert_all_ended (f.ledger);
   g_clear_error (&stop.error);
 
   fixture_clear (&f);
@@ -530,20 +318,20 @@ test_never_completes_stop_sync (void)
   fixture_init (&f, 8);
   asab_task_service_set_stop_timeout (f.service, 50);
 
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
-  schedule_slot (&f, f.service, VIA_THREADSAFE, body_hold);
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_wait_cancel);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_hold);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_THREADSAFE, body_hold);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_wait_cancel);
   test_iterate_until (f.context, f.held->len == 2);
 
   start = g_get_monotonic_time ();
   asab_task_service_stop (f.service, NULL, NULL);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 50 * 1000);
   g_assert_cmpstr (find_warning ("pending"), ==, "2+0 pending and incomplete tasks");
-  g_assert_cmpint (f.n_done, ==, 1);
+  g_assert_cmpint (f.ledger->n_done, ==, 1);
 
   complete_held (&f);
-  test_iterate_until (f.context, f.n_done == 3);
-  fixture_check (&f);
+  test_iterate_until (f.context, f.ledger->n_done == 3);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -558,7 +346,7 @@ schedule_many_threadsafe (gpointer data)
   Fixture *f = data;
 
   for (guint i = 0; i < 2000; i++)
-    g_assert_cmpuint (schedule_slot (f, f->service, VIA_THREADSAFE, body_succeed)->id, >, 0);
+    g_assert_cmpuint (test_ledger_schedule (f->ledger, f->service, TEST_WAY_THREADSAFE, body_succeed)->id, >, 0);
 
   return NULL;
 }
@@ -572,7 +360,7 @@ test_never_completes_ended_not_pending (void)
   fixture_init (&f, 2048);
   asab_task_service_set_stop_timeout (f.service, 1);
 
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_hold);
   test_iterate_until (f.context, f.held->len == 1);
   g_thread_join (g_thread_new ("producer", schedule_many_threadsafe, &f));
   g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, 2000);
@@ -583,10 +371,10 @@ test_never_completes_ended_not_pending (void)
   g_assert_cmpstr (stop.error->message, ==, "1+0 pending and incomplete tasks");
 
   complete_held (&f);
-  test_iterate_until (f.context, f.n_done == 2001);
+  test_iterate_until (f.context, f.ledger->n_done == 2001);
   for (guint i = 1; i < 2001; i++)
-    g_assert_error (f.slots[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  fixture_check (&f);
+    g_assert_cmpint (f.ledger->slots[i].result, ==, TEST_RESULT_CANCELLED);
+  test_ledger_assert_all_ended (f.ledger);
   g_clear_error (&stop.error);
 
   fixture_clear (&f);
@@ -599,9 +387,9 @@ body_complete_twice (GTask        *task,
                      GCancellable *cancellable,
                      gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  slot->n_calls++;
+  slot->n_runs++;
   g_task_return_boolean (task, TRUE);
   g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*ever_returned*");
   g_task_return_boolean (task, TRUE);
@@ -613,9 +401,9 @@ body_fail_then_succeed (GTask        *task,
                         GCancellable *cancellable,
                         gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  slot->n_calls++;
+  slot->n_runs++;
   g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, PLANNED_FAILURE);
   g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*ever_returned*");
   g_task_return_boolean (task, TRUE);
@@ -627,9 +415,9 @@ body_thread_complete_twice (GTask        *task,
                             GCancellable *cancellable,
                             gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  g_atomic_int_inc (&slot->n_calls);
+  g_atomic_int_inc (&slot->n_runs);
   g_task_return_boolean (task, TRUE);
   /* Not an error: GLib would leak it, refusing the second completion. */
   g_task_return_boolean (task, FALSE);
@@ -641,10 +429,10 @@ body_succeed_and_keep (GTask        *task,
                        GCancellable *cancellable,
                        gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  slot->n_calls++;
-  g_ptr_array_add (slot->f->held, g_object_ref (task));
+  slot->n_runs++;
+  g_ptr_array_add (slot_fixture (slot)->held, g_object_ref (task));
   g_task_return_boolean (task, TRUE);
 }
 
@@ -652,17 +440,17 @@ static void
 test_double_complete_in_func (void)
 {
   Fixture f;
-  Slot *slot;
+  TestSlot *slot;
 
   fixture_init (&f, 4);
 
-  slot = schedule_slot (&f, f.service, VIA_SCHEDULE, body_complete_twice);
-  test_iterate_until (f.context, f.n_done == 1);
+  slot = test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_complete_twice);
+  test_iterate_until (f.context, f.ledger->n_done == 1);
   test_iterate_pending (f.context);
 
-  g_assert_no_error (slot->error);
-  g_assert_cmpint (slot->n_calls, ==, 1);
-  fixture_check (&f);
+  g_assert_cmpint (slot->result, ==, TEST_RESULT_OK);
+  g_assert_cmpint (slot->n_runs, ==, 1);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -671,18 +459,18 @@ static void
 test_double_complete_fail_then_succeed (void)
 {
   Fixture f;
-  Slot *slot;
+  TestSlot *slot;
 
   fixture_init (&f, 4);
 
-  slot = schedule_slot (&f, f.service, VIA_THREADSAFE, body_fail_then_succeed);
-  test_iterate_until (f.context, f.n_done == 1);
+  slot = test_ledger_schedule (f.ledger, f.service, TEST_WAY_THREADSAFE, body_fail_then_succeed);
+  test_iterate_until (f.context, f.ledger->n_done == 1);
   test_iterate_pending (f.context);
 
   /* The first completion counts, and is reported once. */
-  g_assert_error (slot->error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_cmpint (slot->result, ==, TEST_RESULT_FAILED);
   g_assert_cmpint (slot->n_failed, ==, 1);
-  fixture_check (&f);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -691,20 +479,20 @@ static void
 test_double_complete_in_thread (void)
 {
   Fixture f;
-  Slot *slot;
+  TestSlot *slot;
 
   fixture_init (&f, 4);
 
   /* The second completion is on the worker thread. */
   g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*ever_returned*");
-  slot = schedule_slot (&f, f.service, VIA_IN_THREAD, body_thread_complete_twice);
-  test_iterate_until (f.context, f.n_done == 1);
+  slot = test_ledger_schedule (f.ledger, f.service, TEST_WAY_IN_THREAD, body_thread_complete_twice);
+  test_iterate_until (f.context, f.ledger->n_done == 1);
   g_test_assert_expected_messages ();
   test_iterate_pending (f.context);
 
-  g_assert_no_error (slot->error);
+  g_assert_cmpint (slot->result, ==, TEST_RESULT_OK);
   g_assert_cmpint (slot->n_failed, ==, 0);
-  fixture_check (&f);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -717,8 +505,8 @@ test_double_complete_after_end (void)
 
   fixture_init (&f, 4);
 
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed_and_keep);
-  test_iterate_until (f.context, f.n_done == 1);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed_and_keep);
+  test_iterate_until (f.context, f.ledger->n_done == 1);
   task = g_ptr_array_steal_index (f.held, 0);
 
   /* Long after the task has ended and its slot was freed. */
@@ -726,8 +514,8 @@ test_double_complete_after_end (void)
   g_task_return_boolean (task, TRUE);
   g_test_assert_expected_messages ();
   test_iterate_pending (f.context);
-  g_assert_cmpint (f.n_done, ==, 1);
-  fixture_check (&f);
+  g_assert_cmpint (f.ledger->n_done, ==, 1);
+  test_ledger_assert_all_ended (f.ledger);
 
   g_clear_object (&task);
   fixture_clear (&f);
@@ -756,7 +544,7 @@ typedef struct
   Fixture f;
   const ReentryCase *test;
   guint n_actions;
-  Slot *forever;
+  TestSlot *forever;
   gint64 stop_elapsed;
   StopResult stop;
 } Reentry;
@@ -768,10 +556,9 @@ typedef struct
 static void
 reenter (Reentry         *r,
          AsabTaskService *service,
-         GTask           *task)
+         TestSlot        *own)
 {
   Fixture *f = &r->f;
-  Slot *own = slot_for_name (f, g_task_get_name (task));
   gboolean in_task_failed = g_str_equal (r->test->signal, "task-failed");
   gboolean own_is_live;
   gint64 start;
@@ -783,8 +570,8 @@ reenter (Reentry         *r,
   switch (r->test->action)
     {
     case ACTION_SCHEDULE:
-      g_assert_cmpuint (schedule_slot (f, service, VIA_SCHEDULE, body_succeed)->id, >, 0);
-      g_assert_cmpuint (schedule_slot (f, service, VIA_THREADSAFE, body_fail)->id, >, 0);
+      g_assert_cmpuint (test_ledger_schedule (f->ledger, service, TEST_WAY_SCHEDULE, body_succeed)->id, >, 0);
+      g_assert_cmpuint (test_ledger_schedule (f->ledger, service, TEST_WAY_THREADSAFE, body_fail)->id, >, 0);
       break;
 
     case ACTION_CANCEL:
@@ -792,9 +579,9 @@ reenter (Reentry         *r,
        * there until it has ended for good. */
       own_is_live = in_task_failed && own == r->forever;
       g_assert_true (asab_task_service_cancel (service, own->id) == own_is_live);
-      for (int i = 0; i < g_atomic_int_get (&f->n_slots); i++)
-        if (&f->slots[i] != own && f->slots[i].id > 0 && f->slots[i].n_done == 0)
-          asab_task_service_cancel (service, f->slots[i].id);
+      for (int i = 0; i < g_atomic_int_get (&f->ledger->n_slots); i++)
+        if (&f->ledger->slots[i] != own && f->ledger->slots[i].id > 0 && f->ledger->slots[i].n_done == 0)
+          asab_task_service_cancel (service, f->ledger->slots[i].id);
       break;
 
     case ACTION_STOP:
@@ -802,21 +589,21 @@ reenter (Reentry         *r,
       start = g_get_monotonic_time ();
       asab_task_service_stop (service, NULL, NULL);
       r->stop_elapsed = g_get_monotonic_time () - start;
-      g_assert_cmpuint (schedule_slot (f, service, VIA_SCHEDULE, body_succeed)->id, ==, 0);
+      g_assert_cmpuint (test_ledger_schedule (f->ledger, service, TEST_WAY_SCHEDULE, body_succeed)->id, ==, 0);
       break;
 
     case ACTION_STOP_ASYNC:
       r->n_actions = N_REENTRIES;
       r->stop.start = g_get_monotonic_time ();
       asab_task_service_stop_async (service, NULL, stop_result_cb, &r->stop);
-      g_assert_cmpuint (schedule_slot (f, service, VIA_THREADSAFE, body_succeed)->id, ==, 0);
+      g_assert_cmpuint (test_ledger_schedule (f->ledger, service, TEST_WAY_THREADSAFE, body_succeed)->id, ==, 0);
       break;
 
     case ACTION_UNREF:
       r->n_actions = N_REENTRIES;
       g_clear_object (&f->owned);
       /* The tasks keep it alive, and it keeps working. */
-      g_assert_cmpuint (schedule_slot (f, service, VIA_SCHEDULE, body_succeed)->id, >, 0);
+      g_assert_cmpuint (test_ledger_schedule (f->ledger, service, TEST_WAY_SCHEDULE, body_succeed)->id, >, 0);
       break;
 
     default:
@@ -830,9 +617,10 @@ reentry_on_task_done (AsabTaskService *service,
                       const GError    *error,
                       Reentry         *r)
 {
-  track_done (&r->f, task, error);
+  TestSlot *slot = test_ledger_record_done (r->f.ledger, task, error);
+
   if (g_str_equal (r->test->signal, "task-done"))
-    reenter (r, service, task);
+    reenter (r, service, slot);
 }
 
 static gboolean
@@ -841,9 +629,10 @@ reentry_on_task_failed (AsabTaskService *service,
                         const GError    *error,
                         Reentry         *r)
 {
-  track_failed (&r->f, task, error);
+  TestSlot *slot = test_ledger_record_failed (r->f.ledger, task, error);
+
   if (g_str_equal (r->test->signal, "task-failed"))
-    reenter (r, service, task);
+    reenter (r, service, slot);
 
   return TRUE;
 }
@@ -853,7 +642,7 @@ test_reentry (gconstpointer data)
 {
   Reentry r = { 0 };
   Fixture *f = &r.f;
-  Slot *waiting[2];
+  TestSlot *waiting[2];
   guint n_finite;
 
   r.test = data;
@@ -866,34 +655,34 @@ test_reentry (gconstpointer data)
   /* Tasks in every state when the handlers run: succeeding, failing,
    * waiting for a cancellation, queued behind the limit, in transit, on a
    * worker thread, and one that fails and restarts forever. */
-  r.forever = schedule_slot (f, f->service, VIA_FOREVER, body_fail);
+  r.forever = test_ledger_schedule (f->ledger, f->service, TEST_WAY_FOREVER, body_fail);
   for (guint i = 0; i < 2; i++)
-    waiting[i] = schedule_slot (f, f->service, VIA_SCHEDULE, body_wait_cancel);
+    waiting[i] = test_ledger_schedule (f->ledger, f->service, TEST_WAY_SCHEDULE, body_wait_cancel);
   for (guint i = 0; i < 3; i++)
     {
-      schedule_slot (f, f->service, VIA_SCHEDULE, body_succeed);
-      schedule_slot (f, f->service, VIA_SCHEDULE, body_fail);
+      test_ledger_schedule (f->ledger, f->service, TEST_WAY_SCHEDULE, body_succeed);
+      test_ledger_schedule (f->ledger, f->service, TEST_WAY_SCHEDULE, body_fail);
     }
-  schedule_slot (f, f->service, VIA_THREADSAFE, body_succeed);
-  schedule_slot (f, f->service, VIA_THREADSAFE, body_fail);
-  schedule_slot (f, f->service, VIA_IN_THREAD, body_fail);
+  test_ledger_schedule (f->ledger, f->service, TEST_WAY_THREADSAFE, body_succeed);
+  test_ledger_schedule (f->ledger, f->service, TEST_WAY_THREADSAFE, body_fail);
+  test_ledger_schedule (f->ledger, f->service, TEST_WAY_IN_THREAD, body_fail);
   n_finite = 9;
 
   /* The limit leaves one slot to the others: let those end, then end the
    * rest. */
-  test_iterate_until (f->context, g_atomic_int_get (&f->n_done) >= (int) n_finite ||
+  test_iterate_until (f->context, g_atomic_int_get (&f->ledger->n_done) >= (int) n_finite ||
                                   r.n_actions == N_REENTRIES);
-  if (!g_atomic_int_get (&f->finalized))
-    for (guint i = 0; i < (guint) g_atomic_int_get (&f->n_slots); i++)
-      if (f->slots[i].id > 0 && f->slots[i].n_done == 0)
-        asab_task_service_cancel (f->service, f->slots[i].id);
-  test_iterate_until (f->context, (guint) g_atomic_int_get (&f->n_done) == count_accepted (f));
+  if (!test_ledger_finalized (f->ledger))
+    for (guint i = 0; i < (guint) g_atomic_int_get (&f->ledger->n_slots); i++)
+      if (f->ledger->slots[i].id > 0 && f->ledger->slots[i].n_done == 0)
+        asab_task_service_cancel (f->service, f->ledger->slots[i].id);
+  test_iterate_until (f->context, (guint) g_atomic_int_get (&f->ledger->n_done) == count_accepted (f));
   test_iterate_pending (f->context);
 
   g_assert_cmpuint (r.n_actions, >, 0);
-  fixture_check (f);
-  g_assert_error (waiting[0]->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_error (waiting[1]->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  test_ledger_assert_all_ended (f->ledger);
+  g_assert_cmpint (waiting[0]->result, ==, TEST_RESULT_CANCELLED);
+  g_assert_cmpint (waiting[1]->result, ==, TEST_RESULT_CANCELLED);
 
   switch (r.test->action)
     {
@@ -941,10 +730,10 @@ body_succeed_then_stop (GTask        *task,
                         GCancellable *cancellable,
                         gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
   gint64 start;
 
-  slot->n_calls++;
+  slot->n_runs++;
   g_task_return_boolean (task, TRUE);
 
   start = g_get_monotonic_time ();
@@ -960,11 +749,163 @@ test_reentry_func_stop (void)
   fixture_init (&f, 8);
   asab_task_service_set_stop_timeout (f.service, 1500);
 
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed_then_stop);
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_wait_cancel);
-  test_iterate_until (f.context, f.n_done == 2);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed_then_stop);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_wait_cancel);
+  test_iterate_until (f.context, f.ledger->n_done == 2);
   g_assert_null (find_warning ("pending"));
-  fixture_check (&f);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+/* Handlers that schedule, cancel or stop from inside the dispatch, each
+ * once. */
+typedef struct
+{
+  Fixture *f;
+  guint n_scheduled;
+  guint64 victim;
+  gboolean stop;
+  gint64 stopped_after;
+} Reenterer;
+
+static void
+reenter_on_done (AsabTaskService *service,
+                 GTask           *task,
+                 const GError    *error,
+                 Reenterer       *r)
+{
+  if (r->n_scheduled < 3)
+    {
+      r->n_scheduled++;
+      g_assert_cmpuint (test_ledger_schedule (r->f->ledger, service, TEST_WAY_SCHEDULE,
+                                              body_succeed)->id, >, 0);
+    }
+
+  if (r->victim != 0)
+    {
+      g_assert_true (asab_task_service_cancel (service, r->victim));
+      r->victim = 0;
+    }
+
+  if (r->stop)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      r->stop = FALSE;
+      asab_task_service_stop (service, NULL, NULL);
+      r->stopped_after = g_get_monotonic_time () - start;
+    }
+}
+
+static void
+test_reentry_schedule_cancel (void)
+{
+  Fixture f;
+  Reenterer r = { &f, 0, 0, FALSE, 0 };
+
+  fixture_init (&f, 8);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (reenter_on_done), &r);
+
+  r.victim = test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_wait_cancel)->id;
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed);
+  test_iterate_until (f.context, f.ledger->n_done == 5);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_CANCELLED), ==, 1);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_OK), ==, 4);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+static void
+test_reentry_stop_in_task_done (void)
+{
+  Fixture f;
+  Reenterer r = { &f, 3, 0, FALSE, 0 };
+
+  fixture_init (&f, 16);
+  asab_task_service_set_max_concurrent (f.service, 1);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (reenter_on_done), &r);
+
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE_NO_DESTROY, body_succeed);
+  for (guint i = 0; i < 10; i++)
+    test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_wait_cancel);
+  r.stop = TRUE;
+
+  test_iterate_until (f.context, f.ledger->n_done == 12);
+  /* Stopped from inside the dispatcher: it did not sit out the timeout. */
+  g_assert_cmpint (r.stopped_after, <, 1000 * 1000);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_CANCELLED), ==, 11);
+  g_assert_cmpint (f.ledger->n_destroyed, ==, 11);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+static gboolean
+reenter_on_failed (AsabTaskService *service,
+                   GTask           *task,
+                   const GError    *error,
+                   Reenterer       *r)
+{
+  test_ledger_record_failed (r->f->ledger, task, error);
+  r->n_scheduled++;
+  test_ledger_schedule (r->f->ledger, service, TEST_WAY_SCHEDULE, body_succeed);
+  asab_task_service_stop_async (service, NULL, NULL, NULL);
+
+  return TRUE;
+}
+
+static void
+test_reentry_in_task_failed (void)
+{
+  Fixture f;
+  Reenterer r = { &f, 0, 0, FALSE, 0 };
+
+  fixture_init_full (&f, 8, FALSE);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (test_ledger_on_task_done), f.ledger);
+  g_signal_connect (f.service, "task-failed", G_CALLBACK (reenter_on_failed), &r);
+
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_fail);
+  test_iterate_until (f.context, f.ledger->n_done == 2);
+  g_assert_cmpuint (r.n_scheduled, ==, 1);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_FAILED), ==, 1);
+  g_assert_cmpuint (test_ledger_count (f.ledger, TEST_RESULT_CANCELLED), ==, 1);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+static void
+unref_on_done (AsabTaskService *service,
+               GTask           *task,
+               const GError    *error,
+               Fixture         *f)
+{
+  g_clear_object (&f->owned);
+}
+
+static void
+test_reentry_unref_in_task_done (void)
+{
+  Fixture f;
+
+  fixture_init (&f, 4);
+  g_signal_connect (f.service, "task-done", G_CALLBACK (unref_on_done), &f);
+
+  /* The test's reference goes in the first task-done; the task that still
+   * runs keeps the service, which goes when that one ends. */
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_hold);
+  test_iterate_until (f.context, f.ledger->n_done == 1);
+  g_assert_null (f.owned);
+  g_assert_false (test_ledger_finalized (f.ledger));
+
+  complete_held (&f);
+  test_iterate_until (f.context, test_ledger_finalized (f.ledger));
+  g_assert_cmpint (f.ledger->n_destroyed, ==, 2);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -988,14 +929,14 @@ produce (gpointer data)
 {
   Producer *p = data;
   g_autoptr(GRand) rand = g_rand_new_with_seed (p->seed);
-  Slot *waiting[8] = { NULL };
+  TestSlot *waiting[8] = { NULL };
   guint n_waiting = 0;
 
   for (guint i = 0; i < p->n_tasks; i++)
     {
       guint32 pick = g_rand_int_range (rand, 0, 10);
       AsabTaskFunc body = pick < 6 ? body_succeed : pick < 9 ? body_fail : body_wait_cancel;
-      Slot *slot = schedule_slot (p->f, p->service, VIA_THREADSAFE, body);
+      TestSlot *slot = test_ledger_schedule (p->f->ledger, p->service, TEST_WAY_THREADSAFE, body);
 
       g_assert_cmpuint (slot->id, >, 0);
       if (body != body_wait_cancel)
@@ -1042,14 +983,14 @@ test_last_unref_producers (void)
   g_clear_object (&f.owned);
 
   test_iterate_until (f.context, g_atomic_int_get (&n_producers_done) == N_PRODUCERS &&
-                                 g_atomic_int_get (&f.n_done) == N_PRODUCERS * N_TASKS_PER_PRODUCER);
+                                 g_atomic_int_get (&f.ledger->n_done) == N_PRODUCERS * N_TASKS_PER_PRODUCER);
   for (guint i = 0; i < N_PRODUCERS; i++)
     g_thread_join (threads[i]);
 
   /* With every task ended and every producer gone, so is the service. */
-  test_iterate_until (f.context, g_atomic_int_get (&f.finalized) == 1);
-  fixture_check (&f);
-  g_test_message ("%d tasks from %d threads, %d failed", f.n_done, N_PRODUCERS, f.n_failed);
+  test_iterate_until (f.context, test_ledger_finalized (f.ledger));
+  test_ledger_assert_all_ended (f.ledger);
+  g_test_message ("%d tasks from %d threads, %d failed", f.ledger->n_done, N_PRODUCERS, f.ledger->n_failed);
 
   fixture_clear (&f);
 }
@@ -1064,20 +1005,20 @@ test_last_unref_workers (void)
   gate_reset ();
 
   for (guint i = 0; i < n_workers; i++)
-    schedule_slot (&f, f.service, VIA_IN_THREAD, body_thread_gated);
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_wait_cancel);
+    test_ledger_schedule (f.ledger, f.service, TEST_WAY_IN_THREAD, body_thread_gated);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_wait_cancel);
   test_iterate_until (f.context, asab_task_service_get_n_running (f.service) == n_workers + 1);
   gate_wait_for (n_workers);
 
   /* Dropped while every worker is inside its function. */
   g_clear_object (&f.owned);
-  g_assert_cmpint (g_atomic_int_get (&f.finalized), ==, 0);
-  g_assert_true (asab_task_service_cancel (f.service, f.slots[n_workers].id));
+  g_assert_false (test_ledger_finalized (f.ledger));
+  g_assert_true (asab_task_service_cancel (f.service, f.ledger->slots[n_workers].id));
 
   gate_open ();
-  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) n_workers + 1);
-  test_iterate_until (f.context, g_atomic_int_get (&f.finalized) == 1);
-  fixture_check (&f);
+  test_iterate_until (f.context, g_atomic_int_get (&f.ledger->n_done) == (int) n_workers + 1);
+  test_iterate_until (f.context, test_ledger_finalized (f.ledger));
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -1087,7 +1028,7 @@ test_last_unref_workers (void)
 /* A payload that stands for what a caller hands over with each task. */
 typedef struct
 {
-  Slot *slot;
+  TestSlot *slot;
   char bytes[256];
 } Payload;
 
@@ -1101,7 +1042,7 @@ payload_free (gpointer data)
   int n = g_atomic_int_add (&n_payloads, -1);
 
   g_assert_cmpint (n, >, 0);
-  slot_destroy (payload->slot);
+  test_slot_destroy (payload->slot);
   g_free (payload);
 }
 
@@ -1123,8 +1064,7 @@ produce_payloads (gpointer data)
   for (guint i = 0; i < p->n_tasks; i++)
     {
       Payload *payload = g_new0 (Payload, 1);
-      Slot *slot = slot_new (p->f);
-      char name[SLOT_NAME_SIZE];
+      TestSlot *slot = test_slot_new (p->f->ledger, TEST_WAY_THREADSAFE);
       int n, max;
 
       payload->slot = slot;
@@ -1133,15 +1073,8 @@ produce_payloads (gpointer data)
         max = g_atomic_int_get (&max_payloads);
       while (n > max && !g_atomic_int_compare_and_exchange (&max_payloads, max, n));
 
-      slot->id = asab_task_service_schedule_threadsafe (p->service, slot_name (slot, name),
-                                                        body_payload, payload, payload_free);
-
-      /* A refusal gave the payload back at once, on this thread. */
-      if (slot->id == 0)
-        {
-          g_assert_cmpint (g_atomic_int_get (&slot->n_destroyed), ==, 1);
-          g_assert_true (slot->destroy_thread == g_thread_self ());
-        }
+      /* A refusal gives the payload back at once, on this thread. */
+      test_slot_schedule_full (slot, p->service, body_payload, payload, payload_free);
     }
 
   return NULL;
@@ -1182,14 +1115,14 @@ test_unattended_accepts_all (void)
    * the context has one hand-off to run besides the service's own source. */
   g_assert_cmpuint (count_accepted (&f), ==, n);
   g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, n);
-  g_assert_cmpint (f.n_destroyed, ==, 0);
+  g_assert_cmpint (f.ledger->n_destroyed, ==, 0);
   g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, (int) n);
   g_assert_cmpuint (test_count_sources (f.context), ==, 2);
   g_main_context_release (f.context);
 
-  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) n);
+  test_iterate_until (f.context, g_atomic_int_get (&f.ledger->n_done) == (int) n);
   g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, 0);
-  fixture_check (&f);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -1213,21 +1146,21 @@ test_unattended_max_queued (void)
    * payload back, so no more than the limit was ever held. */
   g_assert_cmpuint (count_accepted (&f), ==, limit);
   g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, limit);
-  g_assert_cmpint (f.n_destroyed, ==, N_PRODUCERS * n_per_thread - limit);
+  g_assert_cmpint (f.ledger->n_destroyed, ==, N_PRODUCERS * n_per_thread - limit);
   g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, (int) limit);
   g_assert_cmpint (g_atomic_int_get (&max_payloads), <=, (int) limit + N_PRODUCERS);
   g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
   g_assert_nonnull (find_warning ("full"));
   g_main_context_release (f.context);
 
-  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) limit);
+  test_iterate_until (f.context, g_atomic_int_get (&f.ledger->n_done) == (int) limit);
   g_assert_cmpuint (asab_task_service_get_n_queued (f.service), ==, 0);
 
   /* With the queue drained, calls are accepted again. */
   produce_unattended (&f, limit / N_PRODUCERS);
-  test_iterate_until (f.context, g_atomic_int_get (&f.n_done) == (int) (2 * limit));
+  test_iterate_until (f.context, g_atomic_int_get (&f.ledger->n_done) == (int) (2 * limit));
   g_assert_cmpint (g_atomic_int_get (&n_payloads), ==, 0);
-  fixture_check (&f);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -1242,7 +1175,7 @@ test_unattended_max_queued (void)
 typedef struct
 {
   Fixture *f;
-  Slot *slot;
+  TestSlot *slot;
   GMutex lock;
   GCond cond;
   gboolean requested;
@@ -1297,7 +1230,7 @@ body_forever_once (GTask        *task,
 {
   RestartRace *race = data;
 
-  race->slot->n_calls++;
+  race->slot->n_runs++;
   g_task_set_task_data (task, race, restart_race_run_over);
   g_task_return_boolean (task, TRUE);
 }
@@ -1307,7 +1240,7 @@ slot_destroy_race (gpointer data)
 {
   RestartRace *race = data;
 
-  slot_destroy (race->slot);
+  test_slot_destroy (race->slot);
 }
 
 static void
@@ -1316,18 +1249,16 @@ test_forever_cancel_during_restart (void)
   Fixture f;
   RestartRace race = { 0 };
   GThread *thread;
-  char name[SLOT_NAME_SIZE];
 
   fixture_init (&f, 4);
   race.f = &f;
-  race.slot = slot_new (&f);
+  race.slot = test_slot_new (f.ledger, TEST_WAY_FOREVER);
   g_mutex_init (&race.lock);
   g_cond_init (&race.cond);
   thread = g_thread_new ("canceller", restart_race_cancel, &race);
 
-  race.slot->id = asab_task_service_run_forever (f.service, slot_name (race.slot, name),
-                                                 body_forever_once, &race, slot_destroy_race);
-  g_assert_cmpuint (race.slot->id, >, 0);
+  g_assert_cmpuint (test_slot_schedule_full (race.slot, f.service, body_forever_once, &race,
+                                             slot_destroy_race), >, 0);
 
   /* The first run ends, the task restarts, and is cancelled meanwhile. */
   test_iterate_until (f.context, race.answered);
@@ -1335,10 +1266,10 @@ test_forever_cancel_during_restart (void)
   g_assert_true (race.cancelled);
 
   /* A cancelled forever task is not started again, and ends as cancelled. */
-  test_iterate_until (f.context, f.n_done == 1 || race.slot->n_calls > 1);
-  g_assert_cmpint (race.slot->n_calls, ==, 1);
-  g_assert_error (race.slot->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  fixture_check (&f);
+  test_iterate_until (f.context, f.ledger->n_done == 1 || race.slot->n_runs > 1);
+  g_assert_cmpint (race.slot->n_runs, ==, 1);
+  g_assert_cmpint (race.slot->result, ==, TEST_RESULT_CANCELLED);
+  test_ledger_assert_all_ended (f.ledger);
 
   g_mutex_clear (&race.lock);
   g_cond_clear (&race.cond);
@@ -1347,22 +1278,6 @@ test_forever_cancel_during_restart (void)
 
 /* A GSource is attached after its id was handed out; another thread may
  * cancel that id in between. The source must still end, once. */
-typedef struct
-{
-  GSource source;
-  Slot *slot;
-} SlotSource;
-
-static void
-slot_source_finalize (GSource *source)
-{
-  slot_destroy (((SlotSource *) source)->slot);
-}
-
-static GSourceFuncs slot_source_funcs = {
-  .finalize = slot_source_finalize,
-};
-
 typedef struct
 {
   AsabTaskService *service;
@@ -1399,18 +1314,14 @@ test_source_cancelled_before_attach (void)
   __atomic_store_n (&guesser.next_id, 1, __ATOMIC_SEQ_CST);
   thread = g_thread_new ("guesser", cancel_next_id, &guesser);
 
-  while (g_get_monotonic_time () < end && (guint) f.n_slots < max_tasks)
+  while (g_get_monotonic_time () < end && (guint) f.ledger->n_slots < max_tasks)
     {
-      SlotSource *source = (SlotSource *) g_source_new (&slot_source_funcs, sizeof (SlotSource));
-      char name[SLOT_NAME_SIZE];
-      Slot *slot;
-
-      slot = source->slot = slot_new (&f);
-      g_source_set_name ((GSource *) source, slot_name (slot, name));
+      TestSlot *slot = test_slot_new (f.ledger, TEST_WAY_SOURCE);
+      GSource *source = test_slot_source_new (slot, 0);
 
       /* Ids are handed out in order: the other thread tries the next. */
       __atomic_store_n (&guesser.next_id, last_id + 1, __ATOMIC_SEQ_CST);
-      slot->id = asab_task_service_schedule_source (f.service, (GSource *) source);
+      test_slot_scheduled (slot, asab_task_service_schedule_source (f.service, source));
       g_assert_cmpuint (slot->id, >, last_id);
       last_id = slot->id;
 
@@ -1420,8 +1331,8 @@ test_source_cancelled_before_attach (void)
 
   g_atomic_int_set (&guesser.quit, 1);
   g_thread_join (thread);
-  g_test_message ("%d sources, %d cancelled by the other thread", f.n_slots, guesser.n_cancelled);
-  fixture_check (&f);
+  g_test_message ("%d sources, %d cancelled by the other thread", f.ledger->n_slots, guesser.n_cancelled);
+  test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
 }
@@ -1438,7 +1349,7 @@ test_stop_cancel_wait (void)
   fixture_init (&f, 4);
   asab_task_service_set_stop_timeout (f.service, 1500);
 
-  schedule_slot (&f, f.service, VIA_SCHEDULE, body_hold);
+  test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_hold);
   test_iterate_until (f.context, f.held->len == 1);
 
   asab_task_service_stop_async (f.service, cancellable, stop_result_cb, &stop);
@@ -1451,11 +1362,11 @@ test_stop_cancel_wait (void)
   test_iterate_until (f.context, stop.done);
   g_assert_error (stop.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (stop.elapsed, <, G_USEC_PER_SEC);
-  g_assert_cmpuint (schedule_slot (&f, f.service, VIA_SCHEDULE, body_succeed)->id, ==, 0);
+  g_assert_cmpuint (test_ledger_schedule (f.ledger, f.service, TEST_WAY_SCHEDULE, body_succeed)->id, ==, 0);
 
   complete_held (&f);
-  test_iterate_until (f.context, f.n_done == 1);
-  fixture_check (&f);
+  test_iterate_until (f.context, f.ledger->n_done == 1);
+  test_ledger_assert_all_ended (f.ledger);
   g_clear_error (&stop.error);
 
   fixture_clear (&f);
@@ -1482,6 +1393,10 @@ main (int   argc,
   for (gsize i = 0; i < G_N_ELEMENTS (reentry_cases); i++)
     g_test_add_data_func (reentry_cases[i].path, &reentry_cases[i], test_reentry);
   g_test_add_func ("/faults/reentry/func/stop", test_reentry_func_stop);
+  g_test_add_func ("/task-service/reentry/schedule-cancel", test_reentry_schedule_cancel);
+  g_test_add_func ("/task-service/reentry/stop-in-task-done", test_reentry_stop_in_task_done);
+  g_test_add_func ("/task-service/reentry/task-failed", test_reentry_in_task_failed);
+  g_test_add_func ("/task-service/reentry/unref-in-task-done", test_reentry_unref_in_task_done);
 
   g_test_add_func ("/faults/last-unref/producers", test_last_unref_producers);
   g_test_add_func ("/faults/last-unref/workers", test_last_unref_workers);

@@ -8,6 +8,7 @@
 #include <asab.h>
 
 #include "fuzz-task-service.h"
+#include "test-ledger.h"
 #include "test-util.h"
 
 /* The input is a sequence of operations, one byte each followed by the
@@ -15,13 +16,14 @@
  * with a planned outcome, complete held tasks, cancel by id (live, ended,
  * refused and unknown ids), stop, change the limits, iterate the context.
  *
- * After each operation: nothing got a second "task-done" or destroy
- * notify; a destroy notify came after its "task-done", or during a refused
- * call; a call was accepted exactly when the documentation says it is; and
- * the service's counts equal the tasks accepted and not yet ended. At the
- * end, after a stop and with every held task completed: every accepted
- * task had one "task-done" and one destroy notify, every refused call one
- * destroy notify and no "task-done", and the service is finalized.
+ * As it happens: nothing gets a second "task-done" or destroy notify; a
+ * refused call has called its destroy notify before it returns. After each
+ * operation: a call was accepted exactly when the documentation says it
+ * is, and the service's counts equal the tasks accepted and not yet ended.
+ * At the end, after a stop and with every held task completed, the
+ * service is finalized, and the ledger holds its rule: every accepted task
+ * had one "task-done" and, after it, one destroy notify on the context's
+ * thread; every refused call one destroy notify and no "task-done".
  *
  * Any critical, or a warning outside the "Asab" domain, aborts.
  */
@@ -62,32 +64,7 @@ typedef enum
   N_PLANS
 } Plan;
 
-typedef enum
-{
-  KIND_FUNC,
-  KIND_IN_THREAD,
-  KIND_FOREVER,
-  KIND_SOURCE,
-  KIND_GTASK,
-} Kind;
-
-typedef struct _Fuzz Fuzz;
-
 typedef struct
-{
-  Fuzz *fuzz;
-  guint64 id;
-  int n_done;
-  int n_destroyed;
-  int n_failed;
-  int scheduling;
-  gboolean refused;
-  guint8 kind;
-  guint8 plan;
-  guint8 n_dispatches;
-} Slot;
-
-struct _Fuzz
 {
   const guint8 *data;
   gsize size;
@@ -96,12 +73,7 @@ struct _Fuzz
   GMainContext *context;
   GThread *context_thread;
   AsabTaskService *service;
-  int finalized;
-
-  Slot *slots;
-  guint n_slots;
-  guint n_accepted;
-  guint n_done;
+  TestLedger *ledger;
   guint64 last_id;
 
   GPtrArray *held;
@@ -111,7 +83,7 @@ struct _Fuzz
   gboolean stop_called;
   guint max_queued;
   guint stop_timeout;
-};
+} Fuzz;
 
 static guint8
 next_byte (Fuzz *fz)
@@ -152,73 +124,36 @@ fuzz_log_writer (GLogLevelFlags   level,
       } \
   } G_STMT_END
 
-/* Slots */
+/* Slots: one a call, in the ledger, up to MAX_SLOTS. */
 
-static Slot *
-slot_new (Fuzz  *fz,
-          Kind   kind,
-          Plan   plan)
+static TestSlot *
+slot_new (Fuzz    *fz,
+          TestWay  way,
+          Plan     plan)
 {
-  Slot *slot;
+  TestSlot *slot;
 
-  if (fz->n_slots == MAX_SLOTS)
+  if (g_atomic_int_get (&fz->ledger->n_slots) == MAX_SLOTS)
     return NULL;
 
-  slot = &fz->slots[fz->n_slots++];
-  slot->fuzz = fz;
-  slot->kind = kind;
+  slot = test_slot_new (fz->ledger, way);
   slot->plan = plan;
 
   return slot;
 }
 
-#define SLOT_NAME_SIZE 16
-
-static const char *
-slot_name (Slot *slot,
-           char  buffer[SLOT_NAME_SIZE])
+static Fuzz *
+slot_fuzz (TestSlot *slot)
 {
-  g_snprintf (buffer, SLOT_NAME_SIZE, "f%u", (guint) (slot - slot->fuzz->slots));
-
-  return buffer;
-}
-
-static Slot *
-slot_for_task (Fuzz  *fz,
-               GTask *task)
-{
-  const char *name = g_task_get_name (task);
-  guint64 index;
-
-  fuzz_assert (name != NULL && name[0] == 'f');
-  index = g_ascii_strtoull (name + 1, NULL, 10);
-  fuzz_assert (index < fz->n_slots);
-
-  return &fz->slots[index];
-}
-
-static void
-slot_destroy (gpointer data)
-{
-  Slot *slot = data;
-
-  /* During the call that refused it, or after its task-done. */
-  if (g_atomic_int_get (&slot->scheduling) || slot->refused)
-    fuzz_assert (g_atomic_int_get (&slot->n_done) == 0);
-  else
-    {
-      fuzz_assert (g_thread_self () == slot->fuzz->context_thread);
-      fuzz_assert (slot->n_done == 1);
-    }
-  fuzz_assert (g_atomic_int_add (&slot->n_destroyed, 1) == 0);
+  return slot->ledger->user_data;
 }
 
 /* Whether the documentation says the call is accepted. */
 static gboolean
-expect_accepted (Fuzz *fz,
-                 Kind  kind)
+expect_accepted (Fuzz    *fz,
+                 TestWay  way)
 {
-  gboolean queues = kind == KIND_FUNC || kind == KIND_IN_THREAD || kind == KIND_FOREVER;
+  gboolean queues = way != TEST_WAY_SOURCE && way != TEST_WAY_GTASK;
 
   if (fz->stop_called)
     return FALSE;
@@ -227,27 +162,18 @@ expect_accepted (Fuzz *fz,
          asab_task_service_get_n_queued (fz->service) < fz->max_queued;
 }
 
+/* The call, which the ledger has recorded, answered as expected; ids grow. */
 static void
-slot_scheduled (Fuzz     *fz,
-                Slot     *slot,
-                gboolean  expected,
-                guint64   id)
+check_answer (Fuzz     *fz,
+              TestSlot *slot,
+              gboolean  expected)
 {
-  g_atomic_int_set (&slot->scheduling, 0);
-  slot->id = id;
-  fuzz_assert ((id != 0) == expected);
+  fuzz_assert ((slot->id != 0) == expected);
+  if (slot->id == 0)
+    return;
 
-  if (id == 0)
-    {
-      slot->refused = TRUE;
-      if (slot->kind != KIND_GTASK)
-        fuzz_assert (g_atomic_int_get (&slot->n_destroyed) == 1);
-      return;
-    }
-
-  fuzz_assert (id > fz->last_id);
-  fz->last_id = id;
-  fz->n_accepted++;
+  fuzz_assert (slot->id > fz->last_id);
+  fz->last_id = slot->id;
 }
 
 /* Signals */
@@ -258,13 +184,7 @@ on_task_done (AsabTaskService *service,
               const GError    *error,
               Fuzz            *fz)
 {
-  Slot *slot = slot_for_task (fz, task);
-
-  fuzz_assert (g_thread_self () == fz->context_thread);
-  fuzz_assert (slot->id != 0);
-  fuzz_assert (g_atomic_int_add (&slot->n_done, 1) == 0);
-  fuzz_assert (slot->n_destroyed == 0);
-  fz->n_done++;
+  fuzz_assert (test_ledger_record_done (fz->ledger, task, error)->id != 0);
 }
 
 static gboolean
@@ -273,12 +193,7 @@ on_task_failed (AsabTaskService *service,
                 const GError    *error,
                 Fuzz            *fz)
 {
-  Slot *slot = slot_for_task (fz, task);
-
-  fuzz_assert (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
-  fuzz_assert (slot->n_done == 0);
-  fuzz_assert (slot->kind != KIND_GTASK && slot->kind != KIND_SOURCE);
-  slot->n_failed++;
+  TestSlot *slot = test_ledger_record_failed (fz->ledger, task, error);
 
   /* Some failures are logged, some are taken over. */
   return (slot->n_failed & 1) == 0;
@@ -299,8 +214,8 @@ body (GTask        *task,
       GCancellable *cancellable,
       gpointer      data)
 {
-  Slot *slot = data;
-  Fuzz *fz = slot->fuzz;
+  TestSlot *slot = data;
+  Fuzz *fz = slot_fuzz (slot);
   GSource *idle;
 
   fuzz_assert (g_thread_self () == fz->context_thread);
@@ -336,72 +251,14 @@ body_in_thread (GTask        *task,
                 GCancellable *cancellable,
                 gpointer      data)
 {
-  Slot *slot = data;
+  TestSlot *slot = data;
 
-  fuzz_assert (g_thread_self () != slot->fuzz->context_thread);
+  fuzz_assert (g_thread_self () != slot_fuzz (slot)->context_thread);
 
   if (slot->plan == PLAN_FAIL)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "planned failure");
   else
     g_task_return_boolean (task, TRUE);
-}
-
-/* A source that removes itself after some dispatches, or never dispatches
- * (n_dispatches 0) and ends when it is cancelled; finalizing it is its
- * destroy notify. */
-typedef struct
-{
-  GSource source;
-  Slot *slot;
-  guint n_left;
-} SlotSource;
-
-static gboolean
-slot_source_prepare (GSource *source,
-                     int     *timeout)
-{
-  *timeout = -1;
-
-  return ((SlotSource *) source)->n_left > 0;
-}
-
-static gboolean
-slot_source_dispatch (GSource     *source,
-                      GSourceFunc  callback,
-                      gpointer     data)
-{
-  SlotSource *self = (SlotSource *) source;
-
-  return --self->n_left > 0 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-static void
-slot_source_finalize (GSource *source)
-{
-  slot_destroy (((SlotSource *) source)->slot);
-}
-
-static GSourceFuncs slot_source_funcs = {
-  .prepare = slot_source_prepare,
-  .dispatch = slot_source_dispatch,
-  .finalize = slot_source_finalize,
-};
-
-static void
-gtask_cb (GObject      *object,
-          GAsyncResult *result,
-          gpointer      data)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_task_propagate_boolean (G_TASK (result), &error);
-}
-
-static void
-gtask_finalized (gpointer  data,
-                 GObject  *where_the_object_was)
-{
-  slot_destroy (data);
 }
 
 /* Operations */
@@ -411,35 +268,24 @@ schedule_func (Fuzz *fz,
                Op    op,
                Plan  plan)
 {
-  Kind kind = op == OP_SCHEDULE_IN_THREAD ? KIND_IN_THREAD : op == OP_RUN_FOREVER ? KIND_FOREVER : KIND_FUNC;
-  Slot *slot = slot_new (fz, kind, plan);
-  char name[SLOT_NAME_SIZE];
+  TestWay way = op == OP_SCHEDULE ? TEST_WAY_SCHEDULE :
+                op == OP_SCHEDULE_THREADSAFE ? TEST_WAY_THREADSAFE :
+                op == OP_SCHEDULE_IN_THREAD ? TEST_WAY_IN_THREAD : TEST_WAY_FOREVER;
+  TestSlot *slot = slot_new (fz, way, plan);
   gboolean expected;
-  guint64 id;
 
   if (slot == NULL)
     return;
 
-  slot_name (slot, name);
-  expected = expect_accepted (fz, kind);
-  g_atomic_int_set (&slot->scheduling, 1);
-
-  if (op == OP_SCHEDULE)
-    id = asab_task_service_schedule_full (fz->service, name, body, slot, slot_destroy);
-  else if (op == OP_SCHEDULE_THREADSAFE)
-    id = asab_task_service_schedule_threadsafe (fz->service, name, body, slot, slot_destroy);
-  else if (op == OP_SCHEDULE_IN_THREAD)
-    id = asab_task_service_schedule_in_thread (fz->service, name, body_in_thread, slot, slot_destroy);
-  else
-    id = asab_task_service_run_forever (fz->service, name, body, slot, slot_destroy);
-
-  slot_scheduled (fz, slot, expected, id);
+  expected = expect_accepted (fz, way);
+  test_slot_schedule (slot, fz->service, way == TEST_WAY_IN_THREAD ? body_in_thread : body);
+  check_answer (fz, slot, expected);
 }
 
 typedef struct
 {
   Fuzz *fz;
-  Slot *slots[MAX_THREAD_CALLS];
+  TestSlot *slots[MAX_THREAD_CALLS];
   guint n_slots;
   guint64 cancel_id;
   gboolean cancelled;
@@ -451,15 +297,7 @@ schedule_from_thread (gpointer data)
   ThreadCalls *calls = data;
 
   for (guint i = 0; i < calls->n_slots; i++)
-    {
-      Slot *slot = calls->slots[i];
-      char name[SLOT_NAME_SIZE];
-
-      slot->id = asab_task_service_schedule_threadsafe (calls->fz->service, slot_name (slot, name),
-                                                        body, slot, slot_destroy);
-      if (slot->id == 0)
-        fuzz_assert (g_atomic_int_get (&slot->n_destroyed) == 1);
-    }
+    test_slot_schedule (calls->slots[i], calls->fz->service, body);
 
   return NULL;
 }
@@ -474,7 +312,7 @@ op_schedule_from_thread (Fuzz *fz)
 
   for (guint i = 0; i < n; i++)
     {
-      Slot *slot = slot_new (fz, KIND_FUNC, next_byte (fz) % N_PLANS);
+      TestSlot *slot = slot_new (fz, TEST_WAY_THREADSAFE, next_byte (fz) % N_PLANS);
 
       if (slot == NULL)
         break;
@@ -482,44 +320,37 @@ op_schedule_from_thread (Fuzz *fz)
       expected[i] = !fz->stop_called && (fz->max_queued == 0 || n_queued < fz->max_queued);
       if (expected[i])
         n_queued++;
-      g_atomic_int_set (&slot->scheduling, 1);
       calls.slots[calls.n_slots++] = slot;
     }
 
   g_thread_join (g_thread_new ("fuzz-producer", schedule_from_thread, &calls));
 
   for (guint i = 0; i < calls.n_slots; i++)
-    slot_scheduled (fz, calls.slots[i], expected[i], calls.slots[i]->id);
+    check_answer (fz, calls.slots[i], expected[i]);
 }
 
 static void
 op_schedule_source (Fuzz *fz)
 {
-  Slot *slot = slot_new (fz, KIND_SOURCE, PLAN_SUCCEED);
-  SlotSource *source;
-  char name[SLOT_NAME_SIZE];
+  TestSlot *slot = slot_new (fz, TEST_WAY_SOURCE, PLAN_SUCCEED);
   gboolean expected;
 
   if (slot == NULL)
     return;
 
-  source = (SlotSource *) g_source_new (&slot_source_funcs, sizeof (SlotSource));
-  source->slot = slot;
-  source->n_left = next_byte (fz) % 4;
-  g_source_set_name ((GSource *) source, slot_name (slot, name));
-
-  expected = expect_accepted (fz, KIND_SOURCE);
-  g_atomic_int_set (&slot->scheduling, 1);
-  slot_scheduled (fz, slot, expected, asab_task_service_schedule_source (fz->service, (GSource *) source));
+  /* One that never dispatches ends when it is cancelled. */
+  expected = expect_accepted (fz, TEST_WAY_SOURCE);
+  test_slot_scheduled (slot, asab_task_service_schedule_source (fz->service,
+                                                                test_slot_source_new (slot, next_byte (fz) % 4)));
+  check_answer (fz, slot, expected);
 }
 
 static void
 op_schedule_task (Fuzz *fz)
 {
-  Slot *slot = slot_new (fz, KIND_GTASK, PLAN_HOLD);
+  TestSlot *slot = slot_new (fz, TEST_WAY_GTASK, PLAN_HOLD);
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GTask) task = NULL;
-  char name[SLOT_NAME_SIZE];
   gboolean expected;
 
   if (slot == NULL)
@@ -527,13 +358,11 @@ op_schedule_task (Fuzz *fz)
 
   if (next_byte (fz) & 1)
     cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, cancellable, gtask_cb, NULL);
-  g_task_set_name (task, slot_name (slot, name));
-  g_object_weak_ref (G_OBJECT (task), gtask_finalized, slot);
+  task = test_slot_task_new (slot, cancellable);
 
-  expected = expect_accepted (fz, KIND_GTASK);
-  g_atomic_int_set (&slot->scheduling, 1);
-  slot_scheduled (fz, slot, expected, asab_task_service_schedule_task (fz->service, task));
+  expected = expect_accepted (fz, TEST_WAY_GTASK);
+  test_slot_scheduled (slot, asab_task_service_schedule_task (fz->service, task));
+  check_answer (fz, slot, expected);
 
   /* Transfer none: ours to complete, accepted or not. */
   g_ptr_array_add (fz->gtasks, g_steal_pointer (&task));
@@ -580,8 +409,8 @@ pick_id (Fuzz     *fz,
   guint8 pick = next_byte (fz);
 
   *unknown = FALSE;
-  if (pick < 224 && fz->n_slots > 0)
-    return fz->slots[pick % fz->n_slots].id;
+  if (pick < 224 && fz->ledger->n_slots > 0)
+    return fz->ledger->slots[pick % fz->ledger->n_slots].id;
 
   /* Ids never handed out. */
   *unknown = TRUE;
@@ -725,23 +554,14 @@ check_counts (Fuzz *fz)
   guint n_live = asab_task_service_get_n_running (fz->service) +
                  asab_task_service_get_n_queued (fz->service);
 
-  fuzz_assert (fz->n_done <= fz->n_accepted);
-  fuzz_assert (n_live == fz->n_accepted - fz->n_done);
+  fuzz_assert (fz->ledger->n_done <= fz->ledger->n_accepted);
+  fuzz_assert (n_live == (guint) (fz->ledger->n_accepted - fz->ledger->n_done));
 }
 
 static gboolean
 tick_cb (gpointer data)
 {
   return G_SOURCE_CONTINUE;
-}
-
-static void
-service_finalized (gpointer  data,
-                   GObject  *where_the_object_was)
-{
-  Fuzz *fz = data;
-
-  fuzz_assert (g_atomic_int_add (&fz->finalized, 1) == 0);
 }
 
 /* Stops, completes what is held, and waits for everything to end. */
@@ -757,7 +577,7 @@ finish (Fuzz *fz)
   if (!fz->stop_called || fz->n_stops == 0)
     op_stop (fz, FALSE);
 
-  while (fz->n_done < fz->n_accepted || fz->n_stopped < fz->n_stops ||
+  while (fz->ledger->n_done < fz->ledger->n_accepted || fz->n_stopped < fz->n_stops ||
          fz->held->len > 0 || fz->gtasks->len > 0)
     {
       while (fz->held->len > 0)
@@ -778,26 +598,16 @@ finish (Fuzz *fz)
       if (g_get_monotonic_time () > deadline)
         {
           g_printerr ("Not ended: %u accepted, %u ended, %u stops of %u done\n",
-                      fz->n_accepted, fz->n_done, fz->n_stopped, fz->n_stops);
+                      fz->ledger->n_accepted, fz->ledger->n_done, fz->n_stopped, fz->n_stops);
           abort ();
         }
       g_main_context_iteration (fz->context, TRUE);
     }
   check_counts (fz);
 
-  for (guint i = 0; i < fz->n_slots; i++)
-    {
-      Slot *slot = &fz->slots[i];
-
-      if (slot->id != 0)
-        fuzz_assert (slot->n_done == 1);
-      else
-        fuzz_assert (slot->n_done == 0);
-    }
-
   /* Every task has ended: nothing keeps the service but us. */
   g_clear_object (&fz->service);
-  while (g_atomic_int_get (&fz->finalized) == 0)
+  while (!test_ledger_finalized (fz->ledger))
     {
       if (g_get_monotonic_time () > deadline)
         {
@@ -813,8 +623,7 @@ finish (Fuzz *fz)
     ;
 
   /* The destroy notifies of sources and GTasks run when they go. */
-  for (guint i = 0; i < fz->n_slots; i++)
-    fuzz_assert (fz->slots[i].n_destroyed == 1);
+  test_ledger_assert_all_ended (fz->ledger);
 }
 
 int
@@ -834,14 +643,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   fz.size = size;
   fz.context = g_main_context_new ();
   fz.context_thread = g_thread_self ();
-  fz.slots = g_new0 (Slot, MAX_SLOTS);
   fz.held = g_ptr_array_new_with_free_func (g_object_unref);
   fz.gtasks = g_ptr_array_new_with_free_func (g_object_unref);
   fz.stop_timeout = 5000;
   g_main_context_push_thread_default (fz.context);
 
   fz.service = asab_task_service_new (NULL);
-  g_object_weak_ref (G_OBJECT (fz.service), service_finalized, &fz);
+  fz.ledger = test_ledger_new (fz.service, MAX_SLOTS);
+  fz.ledger->user_data = &fz;
   g_signal_connect (fz.service, "task-done", G_CALLBACK (on_task_done), &fz);
   g_signal_connect (fz.service, "task-failed", G_CALLBACK (on_task_failed), &fz);
 
@@ -855,7 +664,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   g_ptr_array_unref (fz.held);
   g_ptr_array_unref (fz.gtasks);
-  g_free (fz.slots);
+  test_ledger_free (fz.ledger);
   g_main_context_pop_thread_default (fz.context);
   g_main_context_unref (fz.context);
 
