@@ -9,11 +9,11 @@
 
 #include <stdatomic.h>
 
-#include <glib/gi18n-lib.h>
-
 #include "asab-task-service.h"
+#include "asab-dispatch-source-private.h"
 #include "asab-id-table-private.h"
 #include "asab-marshal.h"
+#include "asab-task-log-private.h"
 
 /**
  * AsabTaskService:
@@ -76,6 +76,38 @@
  * Since: 1.0
  */
 
+/* ----------------------------------------------------------------------
+ * How this file reads
+ *
+ * The sections follow a task's life: its record, scheduling it on the
+ * context's thread, handing it over from another thread, starting it and
+ * ending it, restarting a forever task, tracking a GTask or GSource given
+ * to the service, the service's own lifetime, the dispatch loop that moves
+ * tasks along, and stopping. Each section ends with the public functions
+ * that it implements. docs/internals.md describes the states, the queues,
+ * the lock and the words used here:
+ *
+ * - complete: a task's GTask is completed, by g_task_return_*(), whoever
+ *   calls it; "the service completes a task" when it returns the GTask
+ *   itself (cancelled before its start, say).
+ * - end: the service reports a task's end: task-failed if it failed,
+ *   task-done, then the destroy notify. A forever task ends once, for good.
+ * - hand over / receive / take: a thread that does not hold the context
+ *   hands a record over, in a locked queue; the context's thread receives
+ *   the hand-overs and takes them into its own queues.
+ * - primed: a queued task that has its GTask already (it gets it one
+ *   iteration before its turn: a GTask completes at once only in a later
+ *   iteration than the one that created it).
+ * - cancel all: what a stop does first: queued tasks end as cancelled,
+ *   running ones are cancelled.
+ * - kept alive: the service holds a reference on itself while it has live
+ *   tasks.
+ */
+
+/* ----------------------------------------------------------------------
+ * Tunables
+ */
+
 #define DEFAULT_STOP_TIMEOUT_MS   5000
 #define DISPATCH_BUDGET_USEC      1000
 #define FOREVER_BACKOFF_MIN_MS    5
@@ -88,7 +120,13 @@
 #define PRIME_BATCH               64
 #define SPARE_CANCELLABLES_MAX    (2 * PRIME_AHEAD)
 #define SPARE_CANCELLABLES_IDLE   32
-#define REFUSAL_LOG_INTERVAL_USEC (10 * G_USEC_PER_SEC)
+
+/* ----------------------------------------------------------------------
+ * Records and the service
+ *
+ * A task is a record, from the call that accepts it to its end. The
+ * service's fields are grouped by who may touch them.
+ */
 
 typedef enum
 {
@@ -99,29 +137,36 @@ typedef enum
   TASK_KIND_SOURCE,
 } TaskKind;
 
-/* Every record is in exactly one of the queues that its state names. */
+/* Where a record is: in exactly one of the queues that its state names,
+ * or in none. */
 typedef enum
 {
-  TASK_STATE_NONE,              /* in no queue */
-  TASK_STATE_IN_TRANSIT,        /* scheduled from another thread */
-  TASK_STATE_ARRIVED,           /* handed over, waits to join the queue */
-  TASK_STATE_QUEUED,            /* waits for its turn; has a GTask once primed */
-  TASK_STATE_DELAYED,           /* forever: waits out its back-off */
-  TASK_STATE_IN_FUNC,           /* its function is on the stack */
-  TASK_STATE_RETURNED_IN_FUNC,  /* completed before its function returned,
-                                 * on this stack or on a worker thread */
-  TASK_STATE_RUNNING,           /* started; waits to be completed */
-  TASK_STATE_CLOSING,           /* returned by the service; waits for the GTask callback */
-  TASK_STATE_FINISHED,          /* completed; waits for its task-done */
-  TASK_STATE_ENDING,            /* its end is being reported, on the stack */
+  TASK_STATE_NONE,               /* in no queue */
+  TASK_STATE_HANDED_OVER,        /* in handed_over (locked): from another thread */
+  TASK_STATE_RECEIVED,           /* in received (locked): waits to be taken */
+  TASK_STATE_QUEUED,             /* in queued: waits for its turn; primed or not */
+  TASK_STATE_DELAYED,            /* in delayed: a forever task waits out its back-off */
+  TASK_STATE_IN_FUNC,            /* in in_func: its function is on the stack */
+  TASK_STATE_COMPLETED_IN_FUNC,  /* completed while its function is on the stack,
+                                  * or runs on a worker thread */
+  TASK_STATE_RUNNING,            /* in running: started, waits to be completed */
+  TASK_STATE_COMPLETING,         /* the service completed its GTask: waits for
+                                  * the GTask's callback */
+  TASK_STATE_COMPLETED,          /* in completed: waits for its end */
+  TASK_STATE_ENDING,             /* its end is being reported, on the stack */
 } TaskState;
 
 typedef struct _TaskRecord
 {
-  /* First, so that the id table can use it as the key. */
+  /* First, so that the id table can use it as the key. Written under the
+   * lock. */
   guint64 id;
+  /* In the queue that the state names. */
   GList link;
+  /* Written under the lock by the thread that holds the context, which
+   * also reads it without the lock; cancel() reads it under the lock. */
   GTask *task;
+  /* Set before the record is shared. */
   union {
     struct {
       AsabTaskFunc func;
@@ -131,28 +176,24 @@ typedef struct _TaskRecord
     GSource *source;
     gulong completed_handler;
   };
-  /* Thread of the context only, or set before the record is shared. */
   guint8 kind;
+  /* The thread that holds the context; under the lock while the record is
+   * handed over. */
   guint8 state;
+  /* Set before the record is shared, or by the thread that holds the
+   * context. */
   guint8 started : 1;
   guint8 has_name : 1;
   /* Its function runs on a worker thread. */
   guint8 in_thread : 1;
-  /* Under the service lock: cancel() has been called for it. */
+  /* Under the lock: cancel() has been called for it. */
   guint8 cancel_requested;
-  /* The iteration in which it got its GTask. */
-  guint32 stamp;
+  /* The thread that holds the context: the iteration of the context in
+   * which it got its GTask. */
+  guint32 gtask_iteration;
   /* Then a ForeverState for a forever task, then the name of a task that
    * has no GTask to hold it yet: most tasks need neither. */
 } TaskRecord;
-
-/* Why a call was refused; each has its own rate limit for its warning. */
-typedef enum
-{
-  REFUSED_STOPPED,
-  REFUSED_FULL,
-  N_REFUSALS
-} Refusal;
 
 typedef struct
 {
@@ -178,44 +219,46 @@ task_record_name (TaskRecord *rec)
   return (char *) (rec + 1) + (rec->kind == TASK_KIND_FOREVER ? sizeof (ForeverState) : 0);
 }
 
-typedef struct
+/* A stop that a caller waits for: stop() and the application's shutdown. */
+typedef struct _StopSync
 {
-  GSource source;
-  /* Counts the context's iterations: prepare runs once per iteration. */
-  guint32 iteration;
-  GWeakRef service;
-  /* The service while it has live tasks and holds a reference on itself:
-   * g_object_run_dispose() clears the weak reference, not this. Set under
-   * the service's lock, cleared only by the dispatching thread. */
-  gpointer kept;
-} DispatchSource;
+  /* Where the stop's result arrives. */
+  GMainContext *context;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} StopSync;
 
 struct _AsabTaskService
 {
   GObject parent_instance;
 
+  /* Set at construction, then only read. */
   GMainContext *context;
   GSource *dispatcher;
+  gboolean has_application;
+  /* Any thread: a weak reference is thread-safe. */
   GWeakRef application;
 
-  /* Thread of the context only. */
+  /* The thread that holds the context only. */
   GQueue queued;
-  /* How many queued tasks have their GTask. */
+  /* How many queued tasks are primed. */
   guint n_primed;
   /* Tasks whose functions are on the stack: more than one when a function
    * runs the context. */
   GQueue in_func;
   GQueue running;
   GQueue delayed;
-  GQueue finished;
+  GQueue completed;
   GPtrArray *spare_cancellables;
+  /* The GTasks of stop_async() calls that wait. */
   GPtrArray *stop_tasks;
-  /* What a stop's sweep has yet to cancel: cancelling runs handlers, which
-   * may stop the service again and must find the sweep going on. */
-  GPtrArray *sweep_cancellables;
-  GPtrArray *sweep_sources;
+  /* What cancelling all has yet to cancel: cancelling runs handlers, which
+   * may stop the service again and must find the work going on. */
+  GPtrArray *to_cancel;
+  GPtrArray *to_destroy;
   /* The stop that the application's shutdown started, if any. */
-  struct _StopSync *shutdown_stop;
+  StopSync *shutdown_stop;
   guint processing;
   /* Tasks that have ended but are still counted as running or queued until
    * their task-done; those of them whose end cannot be processed before the
@@ -227,38 +270,36 @@ struct _AsabTaskService
   guint n_ended_on_stack;
   guint notified_n_running;
   guint notified_n_queued;
-  guint swept : 1;
-
-  /* Set at construction. */
-  gboolean has_application;
+  guint cancelled_all : 1;
 
   /* Any thread, under the lock. */
   GMutex lock;
   AsabIdTable ids;
-  GQueue in_transit;
-  GQueue arrived;
+  GQueue handed_over;
+  GQueue received;
   GArray *cancelled_ids;
-  GPtrArray *gone_sources;
-  gboolean handoff_pending;
+  GPtrArray *destroyed_sources;
+  gboolean hand_over_pending;
   gboolean wake_pending;
   gboolean holding_application;
   /* A reference of the service on itself while it has live tasks: a task
    * that has no GTask yet has nothing else to keep it alive. */
   gboolean kept_alive;
-  /* Refused calls, by reason, for the rate limit of their warnings. */
-  gint64 last_refusal_warning[N_REFUSALS];
-  guint n_refused_quietly[N_REFUSALS];
+
+  /* Any thread, under a lock of its own. */
+  AsabRefusalLog refusal_log;
 
   /* Any thread, atomic. */
   /* Set under the lock, once; read without it, so that a refusal costs no
    * lock and a thread learns of the stop before it decides where to go. */
   int stopping;
-  /* Written only by the thread that holds the context, read anywhere: with
-   * one writer, counting needs no locked instruction. */
+  /* Written only by the thread that holds the context: with one writer,
+   * counting needs no locked instruction. */
   atomic_uint n_running;
   atomic_uint n_queued;
-  /* Changed under the lock, read anywhere. */
-  atomic_uint n_in_transit;
+  /* Written under the lock. */
+  atomic_uint n_handed_over;
+  /* Written by the setters, from any thread. */
   int max_concurrent;
   int max_queued;
   int stop_timeout_ms;
@@ -305,130 +346,69 @@ counter_add (atomic_uint *counter,
                          memory_order_relaxed);
 }
 
-static void service_process (AsabTaskService *self);
-static void queue_splice_tail (GQueue *dest,
-                               GQueue *src);
-static void service_receive_in_transit (AsabTaskService *self);
-static void task_record_start (AsabTaskService *self,
-                               TaskRecord      *rec);
-
 /* The tag of every GTask the service creates for a task. */
 static void
 asab_task_service_task_tag (void)
 {
 }
 
-/* Logging */
+/* Defined in later sections, in the order a task meets them. */
+static guint64  service_hand_over              (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     service_take_hand_overs        (AsabTaskService *self);
+static void     task_record_complete_cancelled (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     task_record_end                (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     task_completed_cb              (GObject         *object,
+                                                GAsyncResult    *result,
+                                                gpointer         user_data);
+static gboolean forever_should_restart         (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     forever_schedule_restart       (AsabTaskService *self,
+                                                TaskRecord      *rec,
+                                                const GError    *error);
+static void     service_adopt_task             (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     service_attach_source          (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     service_source_destroyed       (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     service_update_hold            (AsabTaskService *self);
+static void     service_cancel_all             (AsabTaskService *self);
+static void     service_cancel_all_continue    (AsabTaskService *self);
+static void     service_check_stops            (AsabTaskService *self);
+static void     stop_sync_begin                (AsabTaskService *self,
+                                                StopSync        *sync,
+                                                GCancellable    *cancellable);
+static void     stop_sync_wait                 (StopSync        *sync);
 
-static void
-service_log (GLogLevelFlags  level,
-             const char     *id,
-             const char     *name,
-             const char     *message)
-{
-  g_log_structured (G_LOG_DOMAIN, level,
-                    "ASAB_TASK_ID", id,
-                    "ASAB_TASK_NAME", name != NULL ? name : "",
-                    "MESSAGE", "%s", message);
-}
-
-#define ID_STR_SIZE 24
-
-static const char *
-format_id (char    buffer[ID_STR_SIZE],
-           guint64 id)
-{
-  g_snprintf (buffer, ID_STR_SIZE, "%" G_GUINT64_FORMAT, id);
-
-  return buffer;
-}
-
-static void
-service_log_failure (guint64       id,
-                     const char   *name,
-                     const GError *error)
-{
-  char id_str[ID_STR_SIZE];
-  g_autofree char *message = NULL;
-
-  format_id (id_str, id);
-  if (name != NULL)
-    /* Translators: the first %s is the name of a task, the second its
-     * number, the third the error message. */
-    message = g_strdup_printf (_("Task “%s” (%s) failed: %s"), name, id_str, error->message);
-  else
-    /* Translators: the first %s is the number of a task, the second the
-     * error message. */
-    message = g_strdup_printf (_("Unnamed task (%s) failed: %s"), id_str, error->message);
-
-  service_log (G_LOG_LEVEL_WARNING, id_str, name, message);
-}
-
-/* Says that a call was refused at most once per interval for each reason,
- * from whichever thread was refused, with the number of refusals it kept
- * quiet about: a producer that goes on after a stop, or outruns the
- * context, must not flood the log.
+/* ----------------------------------------------------------------------
+ * Record bookkeeping
+ *
+ * A record changes state only through task_record_set_state(), which
+ * keeps the queues and the counts of ended tasks right. Queued tasks get
+ * their GTask and cancellable only shortly before their turn; cancellables
+ * of ended tasks serve later tasks. The counters and the liveness of the
+ * service, which every section reads, are here too.
  */
-static void
-service_log_refusal (AsabTaskService *self,
-                     Refusal          reason,
-                     const char      *name)
+
+static inline guint
+service_n_running (AsabTaskService *self)
 {
-  gint64 now = g_get_monotonic_time ();
-  g_autofree char *message = NULL;
-  guint limit = g_atomic_int_get (&self->max_queued);
-  guint quiet;
+  return counter_get (&self->n_running);
+}
 
-  g_mutex_lock (&self->lock);
-  if (self->last_refusal_warning[reason] != 0 &&
-      now - self->last_refusal_warning[reason] < REFUSAL_LOG_INTERVAL_USEC)
-    {
-      self->n_refused_quietly[reason]++;
-      g_mutex_unlock (&self->lock);
-      return;
-    }
-  self->last_refusal_warning[reason] = now;
-  quiet = self->n_refused_quietly[reason];
-  self->n_refused_quietly[reason] = 0;
-  g_mutex_unlock (&self->lock);
+static inline guint
+service_n_queued (AsabTaskService *self)
+{
+  return counter_get (&self->n_queued) + counter_get (&self->n_handed_over);
+}
 
-  switch (reason)
-    {
-    case REFUSED_STOPPED:
-      if (quiet == 0 && name != NULL)
-        message = g_strdup_printf (_("The task service has been stopped: task “%s” was refused"), name);
-      else if (quiet == 0)
-        message = g_strdup (_("The task service has been stopped: an unnamed task was refused"));
-      else if (name != NULL)
-        /* Translators: %s is the name of a task, %u how many tasks were
-         * refused without a warning since the last one. */
-        message = g_strdup_printf (_("The task service has been stopped: task “%s” was refused "
-                                     "(%u more refused since the last warning)"),
-                                   name, quiet);
-      else
-        message = g_strdup_printf (_("The task service has been stopped: an unnamed task was refused "
-                                     "(%u more refused since the last warning)"),
-                                   quiet);
-      break;
-    case REFUSED_FULL:
-      if (name != NULL)
-        /* Translators: %s is the name of a task, the first %u the queue's
-         * limit, the second how many tasks were refused without a warning
-         * since the last one. */
-        message = g_strdup_printf (_("The task queue is full: task “%s” was refused (limit %u, "
-                                     "%u more refused since the last warning)"),
-                                   name, limit, quiet);
-      else
-        message = g_strdup_printf (_("The task queue is full: an unnamed task was refused (limit %u, "
-                                     "%u more refused since the last warning)"),
-                                   limit, quiet);
-      break;
-    case N_REFUSALS:
-    default:
-      g_assert_not_reached ();
-    }
-
-  service_log (G_LOG_LEVEL_WARNING, "0", name, message);
+static inline guint
+service_n_live (AsabTaskService *self)
+{
+  return service_n_running (self) + service_n_queued (self);
 }
 
 static inline gboolean
@@ -442,75 +422,21 @@ service_queue_is_full (AsabTaskService *self)
 {
   guint max = g_atomic_int_get (&self->max_queued);
 
-  return max != 0 && counter_get (&self->n_queued) + counter_get (&self->n_in_transit) >= max;
+  return max != 0 && service_n_queued (self) >= max;
 }
 
-/* Checks a precondition like g_return_val_if_fail(), and also releases what
- * the call was given, so that a refused call leaks nothing.
- */
-#define return_refused_if_fail(expr, release) \
-  G_STMT_START { \
-    if (G_LIKELY (expr)) \
-      { } \
-    else \
-      { \
-        g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr); \
-        release; \
-        return 0; \
-      } \
-  } G_STMT_END
-
-/* The dispatcher */
-
-static gboolean
-dispatch_source_prepare (GSource *source,
-                         int     *timeout)
+static inline gboolean
+service_has_free_slot (AsabTaskService *self)
 {
-  DispatchSource *ds = (DispatchSource *) source;
+  guint max = (guint) g_atomic_int_get (&self->max_concurrent);
 
-  ds->iteration++;
-  *timeout = -1;
-
-  return FALSE;
+  return max == 0 || counter_get (&self->n_running) < max;
 }
-
-static gboolean
-dispatch_source_dispatch (GSource     *source,
-                          GSourceFunc  callback,
-                          gpointer     user_data)
-{
-  DispatchSource *ds = (DispatchSource *) source;
-  g_autoptr(AsabTaskService) self = g_weak_ref_get (&ds->service);
-
-  /* Only this thread drops the service's reference on itself: while it is
-   * set, the service is alive. */
-  if (self == NULL && g_atomic_pointer_get (&ds->kept) != NULL)
-    self = g_object_ref (g_atomic_pointer_get (&ds->kept));
-
-  if (self != NULL)
-    service_process (self);
-
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-dispatch_source_finalize (GSource *source)
-{
-  DispatchSource *ds = (DispatchSource *) source;
-
-  g_weak_ref_clear (&ds->service);
-}
-
-static GSourceFuncs dispatch_source_funcs = {
-  .prepare = dispatch_source_prepare,
-  .dispatch = dispatch_source_dispatch,
-  .finalize = dispatch_source_finalize,
-};
 
 static inline guint32
 service_iteration (AsabTaskService *self)
 {
-  return ((DispatchSource *) self->dispatcher)->iteration;
+  return asab_dispatch_source_get_iteration (self->dispatcher);
 }
 
 /* Makes the dispatcher run on the next iteration. Changes to the ready time
@@ -535,15 +461,17 @@ service_wake (AsabTaskService *self)
   g_mutex_unlock (&self->lock);
 }
 
-static inline gboolean
-service_has_free_slot (AsabTaskService *self)
+/* Under the lock, on scheduling: the caller holds a reference. */
+static inline void
+service_keep_alive_locked (AsabTaskService *self)
 {
-  guint max = (guint) g_atomic_int_get (&self->max_concurrent);
-
-  return max == 0 || counter_get (&self->n_running) < max;
+  if (!self->kept_alive)
+    {
+      self->kept_alive = TRUE;
+      g_object_ref (self);
+      asab_dispatch_source_set_kept (self->dispatcher, G_OBJECT (self));
+    }
 }
-
-/* Records */
 
 static GQueue *
 service_queue_for_state (AsabTaskService *self,
@@ -557,16 +485,16 @@ service_queue_for_state (AsabTaskService *self,
       return &self->delayed;
     case TASK_STATE_RUNNING:
       return &self->running;
-    case TASK_STATE_FINISHED:
-      return &self->finished;
+    case TASK_STATE_COMPLETED:
+      return &self->completed;
     case TASK_STATE_IN_FUNC:
       return &self->in_func;
     case TASK_STATE_NONE:
-    case TASK_STATE_IN_TRANSIT:
-    case TASK_STATE_ARRIVED:
-    case TASK_STATE_CLOSING:
+    case TASK_STATE_HANDED_OVER:
+    case TASK_STATE_RECEIVED:
+    case TASK_STATE_COMPLETING:
     case TASK_STATE_ENDING:
-    case TASK_STATE_RETURNED_IN_FUNC:
+    case TASK_STATE_COMPLETED_IN_FUNC:
     default:
       return NULL;
     }
@@ -575,22 +503,22 @@ service_queue_for_state (AsabTaskService *self,
 static inline gboolean
 state_has_ended (TaskState state)
 {
-  return state == TASK_STATE_RETURNED_IN_FUNC ||
-         state == TASK_STATE_CLOSING ||
-         state == TASK_STATE_FINISHED ||
+  return state == TASK_STATE_COMPLETED_IN_FUNC ||
+         state == TASK_STATE_COMPLETING ||
+         state == TASK_STATE_COMPLETED ||
          state == TASK_STATE_ENDING;
 }
 
 static inline gboolean
 state_is_on_stack (TaskState state)
 {
-  return state == TASK_STATE_RETURNED_IN_FUNC || state == TASK_STATE_ENDING;
+  return state == TASK_STATE_COMPLETED_IN_FUNC || state == TASK_STATE_ENDING;
 }
 
 static void
-task_record_move (AsabTaskService *self,
-                  TaskRecord      *rec,
-                  TaskState        state)
+task_record_set_state (AsabTaskService *self,
+                       TaskRecord      *rec,
+                       TaskState        state)
 {
   GQueue *from = service_queue_for_state (self, rec->state);
   GQueue *to = service_queue_for_state (self, state);
@@ -608,6 +536,8 @@ task_record_move (AsabTaskService *self,
 
   if (rec->state == TASK_STATE_QUEUED && rec->task != NULL)
     self->n_primed--;
+  if (state == TASK_STATE_QUEUED && rec->task != NULL)
+    self->n_primed++;
 
   if (from != to)
     {
@@ -656,9 +586,21 @@ task_record_new_func (TaskKind        kind,
   return rec;
 }
 
-/* Frees a record that was never accepted, with what it was given. */
+static const char *
+task_record_describe (TaskRecord *rec)
+{
+  if (rec->task != NULL)
+    return g_task_get_name (rec->task);
+  if (rec->kind == TASK_KIND_SOURCE)
+    return g_source_get_name (rec->source);
+
+  return task_record_name (rec);
+}
+
+/* Releases what a record was given: calls the destroy notify, drops the
+ * GSource, lets go of a GTask. */
 static void
-task_record_release (TaskRecord *rec)
+task_record_release_data (TaskRecord *rec)
 {
   switch ((TaskKind) rec->kind)
     {
@@ -673,12 +615,18 @@ task_record_release (TaskRecord *rec)
       break;
     case TASK_KIND_GTASK:
       g_object_set_qdata (G_OBJECT (rec->task), adopted_quark, NULL);
-      g_object_unref (rec->task);
       break;
     default:
       g_assert_not_reached ();
     }
+}
 
+/* Frees a record that was never accepted, with what it was given. */
+static void
+task_record_release (TaskRecord *rec)
+{
+  task_record_release_data (rec);
+  g_clear_object (&rec->task);
   g_free (rec);
 }
 
@@ -708,9 +656,25 @@ service_recycle_cancellable (AsabTaskService *self,
     g_object_unref (cancellable);
 }
 
-static void task_completed_cb (GObject      *object,
-                               GAsyncResult *result,
-                               gpointer      user_data);
+/* Frees a record that has ended. Its GTask's cancellable is the service's
+ * own, unless the GTask was given to the service. */
+static void
+task_record_free (AsabTaskService *self,
+                  TaskRecord      *rec)
+{
+  GCancellable *cancellable = NULL;
+
+  if (rec->kind == TASK_KIND_GTASK)
+    g_signal_handler_disconnect (rec->task, rec->completed_handler);
+  else
+    cancellable = g_task_get_cancellable (rec->task);
+
+  task_record_release_data (rec);
+  g_object_unref (rec->task);
+  if (cancellable != NULL)
+    service_recycle_cancellable (self, cancellable);
+  g_free (rec);
+}
 
 /* Whether the calling thread holds the service's context, and so may touch
  * what belongs to the context's thread. Pushing a context as the
@@ -785,9 +749,8 @@ service_gtask_new (AsabTaskService     *self,
   return task;
 }
 
-/* The record keeps a reference of its own on the cancellable, so that it can
- * be recycled once the GTask is gone.
- */
+/* Makes the GTask of a task. Its cancellable is taken from the spares, and
+ * recycled when the task has ended. */
 static GTask *
 service_task_new (AsabTaskService *self,
                   TaskRecord      *rec,
@@ -804,8 +767,6 @@ service_task_new (AsabTaskService *self,
 
   return task;
 }
-
-
 
 /* Gives queued tasks their GTasks. A GTask returns at once, rather than
  * from an idle source of its own, only in a later iteration than the one
@@ -832,7 +793,7 @@ service_prime_records (AsabTaskService *self,
   for (guint i = 0; i < n_recs; i++)
     {
       recs[i]->task = tasks[i];
-      recs[i]->stamp = iteration;
+      recs[i]->gtask_iteration = iteration;
       if (recs[i]->cancel_requested)
         cancelled[n_cancelled++] = g_task_get_cancellable (tasks[i]);
     }
@@ -875,347 +836,590 @@ service_prime (AsabTaskService *self)
     service_prime_records (self, batch, n);
 }
 
-static void
-task_record_free (AsabTaskService *self,
+/* ----------------------------------------------------------------------
+ * Scheduling on the context's thread
+ *
+ * A call on the thread that holds the context queues its task at once;
+ * any other call is handed over (next section). Refused calls release
+ * what they were given at once.
+ */
+
+/* Checks a precondition like g_return_val_if_fail(), and also releases what
+ * the call was given, so that a refused call leaks nothing.
+ */
+#define return_refused_if_fail(expr, data, release) \
+  G_STMT_START { \
+    if (G_LIKELY (expr)) \
+      { } \
+    else \
+      { \
+        g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr); \
+        if ((release) != NULL) \
+          (release) (data); \
+        return 0; \
+      } \
+  } G_STMT_END
+
+static inline void
+service_log_refusal (AsabTaskService *self,
+                     AsabRefusal      reason,
+                     const char      *name)
+{
+  asab_refusal_log_warn (&self->refusal_log, reason, name,
+                         g_atomic_int_get (&self->max_queued));
+}
+
+/* Refuses a call: says so in the log, rate-limited, and releases at once
+ * what the call was given. */
+static guint64
+service_refuse (AsabTaskService *self,
+                AsabRefusal      reason,
+                const char      *name,
+                gpointer         data,
+                GDestroyNotify   release)
+{
+  service_log_refusal (self, reason, name);
+  if (release != NULL)
+    release (data);
+
+  return 0;
+}
+
+/* Whether a new task must be refused, and why. Reads without the lock: a
+ * stop or a full queue that another thread causes at the same moment may
+ * come just after this call. */
+static gboolean
+service_must_refuse (AsabTaskService *self,
+                     AsabRefusal     *reason)
+{
+  if (service_is_stopping (self))
+    *reason = ASAB_REFUSED_STOPPED;
+  else if (service_queue_is_full (self))
+    *reason = ASAB_REFUSED_FULL;
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+/* Gives a record its id and counts it, on the context's thread. */
+static guint64
+service_register (AsabTaskService *self,
                   TaskRecord      *rec)
 {
-  GCancellable *cancellable = NULL;
+  guint64 id;
 
-  switch ((TaskKind) rec->kind)
+  g_mutex_lock (&self->lock);
+  id = asab_id_table_insert (&self->ids, &rec->id);
+  counter_add (rec->started ? &self->n_running : &self->n_queued, 1);
+  service_keep_alive_locked (self);
+  service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  return id;
+}
+
+/* Queues a task on the context's thread. */
+static guint64
+service_queue_task (AsabTaskService *self,
+                    TaskKind         kind,
+                    const char      *name,
+                    AsabTaskFunc     func,
+                    gpointer         user_data,
+                    GDestroyNotify   destroy)
+{
+  TaskRecord *rec;
+  gboolean prime_now;
+  guint64 id;
+
+  service_take_hand_overs (self);
+
+  /* Primed now when every task ahead of it is, and few are: then it starts
+   * on the next dispatch. Otherwise its turn will come. */
+  prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD;
+
+  rec = task_record_new_func (kind, prime_now ? NULL : name, func, user_data, destroy);
+  if (prime_now)
     {
-    case TASK_KIND_FUNC:
-    case TASK_KIND_THREAD:
-    case TASK_KIND_FOREVER:
-      if (rec->destroy != NULL)
-        rec->destroy (rec->user_data);
-      cancellable = g_task_get_cancellable (rec->task);
-      break;
-    case TASK_KIND_SOURCE:
-      g_source_unref (rec->source);
-      cancellable = g_task_get_cancellable (rec->task);
-      break;
-    case TASK_KIND_GTASK:
-      g_signal_handler_disconnect (rec->task, rec->completed_handler);
-      g_object_set_qdata (G_OBJECT (rec->task), adopted_quark, NULL);
-      break;
-    default:
-      g_assert_not_reached ();
+      rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
+      rec->gtask_iteration = service_iteration (self);
     }
 
-  g_object_unref (rec->task);
-  if (cancellable != NULL)
-    service_recycle_cancellable (self, cancellable);
-  g_free (rec);
+  id = service_register (self, rec);
+  task_record_set_state (self, rec, TASK_STATE_QUEUED);
+  service_update_hold (self);
+
+  return id;
 }
 
-/* Ending tasks */
-
-static GError *
-task_record_take_error (TaskRecord *rec)
+static guint64
+service_schedule (AsabTaskService *self,
+                  TaskKind         kind,
+                  const char      *name,
+                  AsabTaskFunc     func,
+                  gpointer         user_data,
+                  GDestroyNotify   destroy)
 {
-  GError *error = NULL;
+  AsabRefusal reason;
+  gboolean acquired;
+  guint64 id;
 
-  if (!g_task_had_error (rec->task))
-    return NULL;
+  if (service_must_refuse (self, &reason))
+    return service_refuse (self, reason, name, user_data, destroy);
 
-  if (rec->kind == TASK_KIND_GTASK)
+  if (!service_enter (self, &acquired))
+    return service_hand_over (self, task_record_new_func (kind, name, func, user_data, destroy));
+
+  id = service_queue_task (self, kind, name, func, user_data, destroy);
+  service_leave (self, acquired);
+
+  return id;
+}
+
+/**
+ * asab_task_service_schedule: (skip)
+ * @self: a task service
+ * @func: the function that runs the task
+ * @user_data: data for @func
+ *
+ * Schedules an unnamed task; see [method@Asab.TaskService.schedule_full].
+ *
+ * Returns: the id of the task, or 0 if it was refused
+ *
+ * Since: 1.0
+ */
+guint64
+asab_task_service_schedule (AsabTaskService *self,
+                            AsabTaskFunc     func,
+                            gpointer         user_data)
+{
+  return asab_task_service_schedule_full (self, NULL, func, user_data, NULL);
+}
+
+/**
+ * asab_task_service_schedule_full: (rename-to asab_task_service_schedule)
+ * @self: a task service
+ * @name: (nullable): the task's name, for logs and [method@Gio.Task.get_name]
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   function that runs the task
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the task has ended, or at
+ *   once if the call is refused
+ *
+ * Schedules a task for fire-and-forget execution on the service's context.
+ *
+ * @func runs later, never inside this call, with a `GTask` whose source
+ * object is the service, whose name is @name and whose cancellable is the
+ * task's own. The task ends when @func, then or later, completes that
+ * `GTask`; a value it returns is freed by the service. When the task has
+ * ended, a failure is reported (see [signal@Asab.TaskService::task-failed]),
+ * [signal@Asab.TaskService::task-done] is emitted, and @destroy is called,
+ * never while @func is still running.
+ *
+ * After [method@Asab.TaskService.stop_async], or beyond
+ * [property@Asab.TaskService:max-queued], the call is refused: it logs a
+ * warning (at most one every ten seconds for each reason, with the number
+ * of refusals in between), calls @destroy and returns 0.
+ *
+ * It may be called from any thread. On the thread that holds the service's
+ * context, or from one whose thread-default context it is and that can
+ * acquire it for the call (g_main_context_invoke() decides the same way),
+ * the task is queued at once; from any other thread it is handed over as
+ * [method@Asab.TaskService.schedule_threadsafe] does.
+ *
+ * Returns: the id of the task, greater than 0 and unique within the
+ *   service, or 0 if it was refused
+ *
+ * Since: 1.0
+ */
+guint64
+asab_task_service_schedule_full (AsabTaskService *self,
+                                 const char      *name,
+                                 AsabTaskFunc     func,
+                                 gpointer         user_data,
+                                 GDestroyNotify   destroy)
+{
+  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
+  return_refused_if_fail (func != NULL, user_data, destroy);
+
+  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy);
+}
+
+/* ----------------------------------------------------------------------
+ * Hand-off from other threads
+ *
+ * A thread that does not hold the context hands its record over in a
+ * locked queue, with one g_main_context_invoke() per burst; the thread
+ * that holds the context receives the hand-overs and takes them into its
+ * own queues, in order. cancel() is a request of the same kind.
+ */
+
+static void
+queue_splice_tail (GQueue *dest,
+                   GQueue *src)
+{
+  if (src->head == NULL)
+    return;
+
+  if (dest->tail != NULL)
     {
-      /* The GTask's own callback has taken its result already. */
-      GCancellable *cancellable = g_task_get_cancellable (rec->task);
-
-      if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, &error))
-        return error;
-
-      return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, _("The task failed"));
+      dest->tail->next = src->head;
+      src->head->prev = dest->tail;
     }
-
-  if (g_task_propagate_boolean (rec->task, &error) || error == NULL)
-    return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, _("The task failed"));
-
-  return error;
-}
-
-static gboolean
-error_is_cancellation (const GError *error)
-{
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-}
-
-static void
-service_report_failure (AsabTaskService *self,
-                        TaskRecord      *rec,
-                        const GError    *error)
-{
-  gboolean handled = FALSE;
-
-  g_signal_emit (self, signals[TASK_FAILED], 0, rec->task, error, &handled);
-  if (!handled)
-    service_log_failure (rec->id, g_task_get_name (rec->task), error);
-}
-
-static gboolean
-forever_should_restart (AsabTaskService *self,
-                        TaskRecord      *rec)
-{
-  return !service_is_stopping (self) && !g_cancellable_is_cancelled (g_task_get_cancellable (rec->task));
-}
-
-static void
-service_insert_delayed (AsabTaskService *self,
-                        TaskRecord      *rec)
-{
-  gint64 time = task_record_forever (rec)->time;
-  GList *before = self->delayed.tail;
-
-  /* Deadlines mostly grow, so look from the end. */
-  while (before != NULL && task_record_forever (before->data)->time > time)
-    before = before->prev;
-
-  task_record_move (self, rec, TASK_STATE_NONE);
-  rec->state = TASK_STATE_DELAYED;
-  if (before == NULL)
-    g_queue_push_head_link (&self->delayed, &rec->link);
   else
-    g_queue_insert_after_link (&self->delayed, before, &rec->link);
+    dest->head = src->head;
+
+  dest->tail = src->tail;
+  dest->length += src->length;
+  g_queue_init (src);
 }
 
-/* Gives a forever task a new GTask and a restart time: at once after a long
- * run, otherwise after a back-off that doubles each time, so that a function
- * that ends at once cannot spin.
+/* Receives what other threads handed over, for the dispatcher to take. It
+ * runs on whichever thread holds the context, which may be the thread that
+ * scheduled, for a moment: it never runs a task, nor touches what belongs
+ * to the thread that dispatches.
  */
 static void
-forever_schedule_restart (AsabTaskService *self,
-                          TaskRecord      *rec,
-                          const GError    *error)
+service_receive_hand_overs (AsabTaskService *self)
 {
-  ForeverState *forever = task_record_forever (rec);
-  GCancellable *cancellable = g_task_get_cancellable (rec->task);
-  g_autofree char *name = g_strdup (g_task_get_name (rec->task));
-  gint64 now = g_get_monotonic_time ();
-  GTask *task, *old_task;
-
-  if (now - forever->time >= FOREVER_HEALTHY_RUN_USEC)
-    forever->backoff_ms = 0;
-  else if (forever->backoff_ms == 0)
-    forever->backoff_ms = FOREVER_BACKOFF_MIN_MS;
-  else
-    forever->backoff_ms = MIN (forever->backoff_ms * 2, FOREVER_BACKOFF_MAX_MS);
-
-  if (error == NULL)
-    {
-      char id_str[ID_STR_SIZE];
-      g_autofree char *message =
-        g_strdup_printf ("Task %s exited, restarting in %u ms",
-                         format_id (id_str, rec->id), forever->backoff_ms);
-
-      service_log (G_LOG_LEVEL_DEBUG, id_str, name, message);
-    }
-
-  task = service_task_new (self, rec, name, cancellable);
-
-  /* cancel() reads the GTask under the lock, from any thread. */
   g_mutex_lock (&self->lock);
-  old_task = g_steal_pointer (&rec->task);
-  rec->task = task;
+  self->hand_over_pending = FALSE;
+  if (self->handed_over.length > 0)
+    {
+      for (GList *l = self->handed_over.head; l != NULL; l = l->next)
+        task_record_set_state (self, l->data, TASK_STATE_RECEIVED);
+      queue_splice_tail (&self->received, &self->handed_over);
+      service_wake_locked (self);
+    }
   g_mutex_unlock (&self->lock);
-  g_object_unref (old_task);
-
-  forever->time = g_get_monotonic_time () + forever->backoff_ms * (gint64) 1000;
-  service_insert_delayed (self, rec);
 }
 
-/* What one stop_async() call waits with: its own timeout, counted from
- * the call, and its cancellable. */
-typedef struct
-{
-  GSource *timer;
-  GSource *cancel_source;
-} StopWait;
-
-static void
-stop_wait_free (gpointer data)
-{
-  StopWait *wait = data;
-
-  g_source_destroy (wait->timer);
-  g_source_unref (wait->timer);
-  if (wait->cancel_source != NULL)
-    {
-      g_source_destroy (wait->cancel_source);
-      g_source_unref (wait->cancel_source);
-    }
-  g_free (wait);
-}
-
-/* Ends one stop_async() call's wait: the stop goes on. */
-static void
-stop_wait_end (GTask  *task,
-               GError *error)
-{
-  AsabTaskService *self = g_task_get_source_object (task);
-  StopWait *wait = g_task_get_task_data (task);
-
-  g_ptr_array_remove (self->stop_tasks, task);
-
-  /* Destroying them drops the references that their callbacks hold. */
-  g_source_destroy (wait->timer);
-  if (wait->cancel_source != NULL)
-    g_source_destroy (wait->cancel_source);
-
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-service_complete_stop (AsabTaskService *self)
-{
-  while (self->stop_tasks != NULL && self->stop_tasks->len > 0)
-    {
-      g_autoptr(GTask) task = g_object_ref (g_ptr_array_index (self->stop_tasks, 0));
-
-      stop_wait_end (task, NULL);
-    }
-}
-
-static guint
-service_n_live (AsabTaskService *self)
-{
-  return counter_get (&self->n_running) +
-         counter_get (&self->n_queued) +
-         counter_get (&self->n_in_transit);
-}
-
-/* Under the lock, on scheduling: the caller holds a reference. */
-static inline void
-service_keep_alive_locked (AsabTaskService *self)
-{
-  if (!self->kept_alive)
-    {
-      self->kept_alive = TRUE;
-      g_object_ref (self);
-      g_atomic_pointer_set (&((DispatchSource *) self->dispatcher)->kept, self);
-    }
-}
-
-/* Whether the dispatcher can drop the service's reference on itself. */
 static gboolean
-service_let_go (AsabTaskService *self)
+hand_over_cb (gpointer data)
 {
-  gboolean let_go;
+  AsabTaskService *self = data;
+
+  service_receive_hand_overs (self);
+  /* Whoever runs this holds the context, so g_application_run() is not
+   * iterating it elsewhere: hold the application now, or it could return
+   * before the dispatcher runs. */
+  service_update_hold (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Hands a record over to the context's thread, from a thread that cannot
+ * own the context: the record waits in a locked queue, and a burst of calls
+ * costs one g_main_context_invoke(). Its id is given at once, so that it
+ * can be cancelled on its way.
+ */
+static guint64
+service_hand_over (AsabTaskService *self,
+                   TaskRecord      *rec)
+{
+  gboolean need_hand_over = FALSE;
+  gboolean refused = TRUE;
+  AsabRefusal reason;
+  guint64 id = 0;
+
+  task_record_set_state (self, rec, TASK_STATE_HANDED_OVER);
 
   g_mutex_lock (&self->lock);
-  let_go = self->kept_alive && service_n_live (self) == 0;
-  if (let_go)
+  /* Checked again under the lock: cancelling all takes what was handed
+   * over under it, and nothing may join after that; producers that race
+   * for the last places in the queue are told apart here. */
+  if (service_is_stopping (self))
+    reason = ASAB_REFUSED_STOPPED;
+  else if (!rec->started && service_queue_is_full (self))
+    reason = ASAB_REFUSED_FULL;
+  else
     {
-      self->kept_alive = FALSE;
-      g_atomic_pointer_set (&((DispatchSource *) self->dispatcher)->kept, NULL);
+      refused = FALSE;
+      id = asab_id_table_insert (&self->ids, &rec->id);
+      g_queue_push_tail_link (&self->handed_over, &rec->link);
+      counter_add (&self->n_handed_over, 1);
+      service_keep_alive_locked (self);
+      need_hand_over = !self->hand_over_pending;
+      self->hand_over_pending = TRUE;
     }
   g_mutex_unlock (&self->lock);
 
-  return let_go;
-}
-
-static void
-service_check_stopped (AsabTaskService *self)
-{
-  if (self->stop_tasks != NULL && self->swept &&
-      service_n_live (self) == self->n_ended_on_stack)
-    service_complete_stop (self);
-}
-
-static void
-task_record_finish (AsabTaskService *self,
-                    TaskRecord      *rec)
-{
-  g_autoptr(GError) error = task_record_take_error (rec);
-
-  /* Out of every queue, so that a handler that stops the service does not
-   * process it again, and on the stack, so that the stop does not wait for
-   * it. */
-  task_record_move (self, rec, TASK_STATE_ENDING);
-
-  if (error != NULL && !error_is_cancellation (error) && rec->kind != TASK_KIND_GTASK)
-    service_report_failure (self, rec, error);
-
-  if (rec->kind == TASK_KIND_FOREVER)
+  if (refused)
     {
-      if (forever_should_restart (self, rec))
+      service_log_refusal (self, reason, task_record_describe (rec));
+      task_record_release (rec);
+      return 0;
+    }
+
+  if (need_hand_over)
+    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                                hand_over_cb, g_object_ref (self), g_object_unref);
+
+  return id;
+}
+
+/* Lets the records that other threads handed over join the service: tasks
+ * to run join the queue, in the order they were scheduled; GTasks and
+ * GSources, which run already, are tracked or attached.
+ */
+static void
+service_take_received (AsabTaskService *self)
+{
+  GQueue received = G_QUEUE_INIT;
+  g_autoptr(GPtrArray) cancelled = NULL;
+  GList *link;
+
+  /* The hand-off may run on a thread that holds the context for a moment
+   * while another one schedules: it leaves the counts that only the
+   * dispatching thread writes to this. */
+  g_mutex_lock (&self->lock);
+  received = self->received;
+  g_queue_init (&self->received);
+  counter_add (&self->n_handed_over, -(int) received.length);
+  for (GList *l = received.head; l != NULL; l = l->next)
+    {
+      TaskRecord *rec = l->data;
+
+      counter_add (rec->started ? &self->n_running : &self->n_queued, 1);
+      if (rec->cancel_requested && !rec->started)
         {
-          forever_schedule_restart (self, rec, error);
-          return;
+          if (cancelled == NULL)
+            cancelled = g_ptr_array_new ();
+          g_ptr_array_add (cancelled, rec);
         }
-
-      g_mutex_lock (&self->lock);
-      asab_id_table_remove (&self->ids, &rec->id);
-      g_mutex_unlock (&self->lock);
     }
-
-  task_record_move (self, rec, TASK_STATE_NONE);
-  if (rec->started)
-    counter_add (&self->n_running, -1);
-  else
-    counter_add (&self->n_queued, -1);
-
-  g_signal_emit (self, signals[TASK_DONE], 0, rec->task, error);
-
-  task_record_free (self, rec);
-  service_check_stopped (self);
-}
-
-/* Called when a task's GTask has been completed, whatever completed it. A
- * task that ended for good leaves the id table at once, so that cancel()
- * tells it apart from a live one.
- */
-static void
-task_record_completed (AsabTaskService *self,
-                       TaskRecord      *rec)
-{
-  /* The function's closure must outlive the function: end the task when
-   * the function has returned, not under its feet, whether it runs on this
-   * stack or on a worker thread. */
-  gboolean on_stack = rec->state == TASK_STATE_IN_FUNC || rec->in_thread;
-  gboolean ends = rec->kind != TASK_KIND_FOREVER;
-
-  g_mutex_lock (&self->lock);
-  if (ends)
-    asab_id_table_remove (&self->ids, &rec->id);
-  if (!on_stack)
-    service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 
-  if (on_stack)
-    task_record_move (self, rec, TASK_STATE_RETURNED_IN_FUNC);
-  else
-    task_record_move (self, rec, TASK_STATE_FINISHED);
+  while ((link = g_queue_pop_head_link (&received)) != NULL)
+    {
+      TaskRecord *rec = link->data;
+
+      switch ((TaskKind) rec->kind)
+        {
+        case TASK_KIND_GTASK:
+          service_adopt_task (self, rec);
+          break;
+        case TASK_KIND_SOURCE:
+          /* Its GTask comes now; a cancellation on the way comes with it. */
+          service_prime_records (self, &rec, 1);
+          g_task_set_name (rec->task, g_source_get_name (rec->source));
+          service_attach_source (self, rec);
+          break;
+        case TASK_KIND_FUNC:
+        case TASK_KIND_THREAD:
+        case TASK_KIND_FOREVER:
+          task_record_set_state (self, rec, TASK_STATE_QUEUED);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+
+  /* Cancelled on the way: they end now, not when their turn comes. */
+  for (guint i = 0; cancelled != NULL && i < cancelled->len; i++)
+    {
+      TaskRecord *rec = g_ptr_array_index (cancelled, i);
+
+      service_prime_records (self, &rec, 1);
+      task_record_complete_cancelled (self, rec);
+    }
+}
+
+/* Takes what other threads handed over, so that a thread that could not
+ * own the context a moment ago sees its tasks start in the order it
+ * scheduled them. */
+static inline void
+service_take_hand_overs (AsabTaskService *self)
+{
+  if (counter_get (&self->n_handed_over) > 0)
+    {
+      service_receive_hand_overs (self);
+      service_take_received (self);
+    }
+}
+
+/* Does the part of cancel() that belongs to the context's thread: ending a
+ * task that has not started, and destroying a GSource, which could still be
+ * on its way to being attached when another thread cancelled it. */
+static void
+service_cancel_by_id (AsabTaskService *self,
+                      guint64          id)
+{
+  TaskRecord *rec;
+
+  g_mutex_lock (&self->lock);
+  rec = asab_id_table_lookup (&self->ids, id);
+  g_mutex_unlock (&self->lock);
+
+  if (rec == NULL)
+    return;
+
+  if (rec->state == TASK_STATE_QUEUED || rec->state == TASK_STATE_DELAYED)
+    {
+      /* Its GTask comes now, to be given to task-done. */
+      if (rec->task == NULL)
+        service_prime_records (self, &rec, 1);
+      task_record_complete_cancelled (self, rec);
+    }
+  else if (rec->kind == TASK_KIND_SOURCE && rec->state == TASK_STATE_RUNNING)
+    g_source_destroy (rec->source);
 }
 
 static void
-task_completed_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+service_take_requests (AsabTaskService *self)
 {
-  task_record_completed (ASAB_TASK_SERVICE (object), user_data);
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GPtrArray) destroyed = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->cancelled_ids->len > 0)
+    {
+      ids = g_steal_pointer (&self->cancelled_ids);
+      self->cancelled_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+    }
+  if (self->destroyed_sources->len > 0)
+    {
+      destroyed = g_steal_pointer (&self->destroyed_sources);
+      self->destroyed_sources = g_ptr_array_new ();
+    }
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; ids != NULL && i < ids->len; i++)
+    service_cancel_by_id (self, g_array_index (ids, guint64, i));
+
+  for (guint i = 0; destroyed != NULL && i < destroyed->len; i++)
+    service_source_destroyed (self, g_ptr_array_index (destroyed, i));
 }
 
-static void
-adopted_task_completed_cb (GObject    *object,
-                           GParamSpec *pspec,
-                           gpointer    user_data)
+/**
+ * asab_task_service_schedule_threadsafe:
+ * @self: a task service
+ * @name: (nullable): the task's name
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   function that runs the task
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the task has ended, or at
+ *   once if the call is refused
+ *
+ * Schedules a task like [method@Asab.TaskService.schedule_full], from any
+ * thread.
+ *
+ * From a thread that does not hold the service's context, the task is
+ * handed to the context with g_main_context_invoke(); a burst of calls
+ * shares one hand-off. On the thread that holds it, the call is
+ * [method@Asab.TaskService.schedule_full]. Tasks scheduled from one thread
+ * start in the order in which they were scheduled, whichever of the two
+ * calls scheduled them. @func runs, and @destroy is called, on the
+ * service's context. When the call is refused, @destroy is called at once,
+ * on the calling thread.
+ *
+ * Returns: the id of the task, or 0 if it was refused
+ *
+ * Since: 1.0
+ */
+guint64
+asab_task_service_schedule_threadsafe (AsabTaskService *self,
+                                       const char      *name,
+                                       AsabTaskFunc     func,
+                                       gpointer         user_data,
+                                       GDestroyNotify   destroy)
 {
-  task_record_completed (g_object_get_qdata (object, adopted_quark), user_data);
+  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
+  return_refused_if_fail (func != NULL, user_data, destroy);
+
+  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy);
 }
+
+/**
+ * asab_task_service_cancel:
+ * @self: a task service
+ * @task_id: an id returned when a task was scheduled
+ *
+ * Cancels a task, from any thread.
+ *
+ * A task that has not started ends as cancelled without its function ever
+ * running. A running task has its cancellable cancelled and ends when its
+ * function completes it; a `GSource` is destroyed; a forever task is not
+ * started again. The cancellable of a `GTask` given to
+ * [method@Asab.TaskService.schedule_task] is cancelled even when other work
+ * shares it.
+ *
+ * Returns: %TRUE if the task was live, %FALSE if @task_id is unknown or
+ *   the task has already ended
+ *
+ * Since: 1.0
+ */
+gboolean
+asab_task_service_cancel (AsabTaskService *self,
+                          guint64          task_id)
+{
+  TaskRecord *rec;
+  g_autoptr(GCancellable) cancellable = NULL;
+  GSource *source = NULL;
+
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  rec = asab_id_table_lookup (&self->ids, task_id);
+  if (rec == NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+
+  /* Once is enough: a thread that keeps cancelling must not make the
+   * dispatcher's work grow. */
+  if (rec->cancel_requested)
+    {
+      g_mutex_unlock (&self->lock);
+      return TRUE;
+    }
+  rec->cancel_requested = TRUE;
+
+  /* A task that has no GTask yet gets a cancelled cancellable with it. */
+  if (rec->task != NULL)
+    {
+      GCancellable *c = g_task_get_cancellable (rec->task);
+
+      if (c != NULL)
+        cancellable = g_object_ref (c);
+      /* From another thread, the dispatcher destroys it. */
+      if (rec->kind == TASK_KIND_SOURCE && g_main_context_is_owner (self->context))
+        source = g_source_ref (rec->source);
+    }
+  g_array_append_val (self->cancelled_ids, task_id);
+  service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  if (cancellable != NULL)
+    g_cancellable_cancel (cancellable);
+  if (source != NULL)
+    {
+      g_source_destroy (source);
+      g_source_unref (source);
+    }
+
+  return TRUE;
+}
+
+/* ----------------------------------------------------------------------
+ * Starting and ending tasks
+ *
+ * A task starts when its turn comes: its function runs with its GTask,
+ * here or on a worker thread. It ends when its GTask has completed and
+ * its function has returned: a failure is reported, task-done emitted,
+ * the destroy notify called and the record freed.
+ */
 
 /* Ends a task that the service itself brings to an end, by completing its
  * GTask; the end then takes the same path as any other.
  */
 static void
-task_record_close (AsabTaskService *self,
-                   TaskRecord      *rec,
-                   GError          *error)
+task_record_complete (AsabTaskService *self,
+                      TaskRecord      *rec,
+                      GError          *error)
 {
-  task_record_move (self, rec, TASK_STATE_CLOSING);
+  task_record_set_state (self, rec, TASK_STATE_COMPLETING);
 
   if (error != NULL)
     g_task_return_error (rec->task, error);
@@ -1223,26 +1427,17 @@ task_record_close (AsabTaskService *self,
     g_task_return_boolean (rec->task, TRUE);
 }
 
-static GError *
-stopped_error (void)
-{
-  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                              _("The task service has been stopped"));
-}
-
 static void
-task_record_close_cancelled (AsabTaskService *self,
-                             TaskRecord      *rec)
+task_record_complete_cancelled (AsabTaskService *self,
+                                TaskRecord      *rec)
 {
   GError *error = NULL;
 
   if (!g_cancellable_set_error_if_cancelled (g_task_get_cancellable (rec->task), &error))
-    error = stopped_error ();
+    error = asab_task_error_stopped ();
 
-  task_record_close (self, rec, error);
+  task_record_complete (self, rec, error);
 }
-
-/* Starting tasks */
 
 /* The function of a task given to schedule_in_thread() runs on a worker
  * thread through a GTask of the service's own, the runner. The task's own
@@ -1277,16 +1472,15 @@ thread_runner_done_cb (GObject      *object,
 
   rec->in_thread = FALSE;
 
-  if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
+  if (rec->state == TASK_STATE_COMPLETED_IN_FUNC)
     {
       service_wake (self);
-      task_record_move (self, rec, TASK_STATE_FINISHED);
+      task_record_set_state (self, rec, TASK_STATE_COMPLETED);
     }
   else
     {
       /* Then it ends as any other failure does. */
-      g_task_return_new_error (rec->task, G_IO_ERROR, G_IO_ERROR_FAILED,
-                               _("The function returned without completing its task"));
+      g_task_return_error (rec->task, asab_task_error_not_completed ());
     }
 }
 
@@ -1299,7 +1493,7 @@ task_record_start_in_thread (AsabTaskService *self,
   (g_task_set_source_tag) (runner, thread_runner_run);
   g_task_set_task_data (runner, rec, NULL);
   rec->in_thread = TRUE;
-  task_record_move (self, rec, TASK_STATE_RUNNING);
+  task_record_set_state (self, rec, TASK_STATE_RUNNING);
   g_task_run_in_thread (runner, thread_runner_run);
   g_object_unref (runner);
 }
@@ -1317,7 +1511,7 @@ task_record_start (AsabTaskService *self,
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (rec->task)))
     {
-      task_record_close_cancelled (self, rec);
+      task_record_complete_cancelled (self, rec);
       return;
     }
 
@@ -1331,27 +1525,342 @@ task_record_start (AsabTaskService *self,
     task_record_forever (rec)->time = g_get_monotonic_time ();
 
   /* Most functions complete their task before they return. */
-  task_record_move (self, rec, TASK_STATE_IN_FUNC);
+  task_record_set_state (self, rec, TASK_STATE_IN_FUNC);
   rec->func (rec->task, g_task_get_cancellable (rec->task), rec->user_data);
 
-  if (rec->state == TASK_STATE_RETURNED_IN_FUNC)
-    task_record_finish (self, rec);
+  if (rec->state == TASK_STATE_COMPLETED_IN_FUNC)
+    task_record_end (self, rec);
   else
-    task_record_move (self, rec, TASK_STATE_RUNNING);
+    task_record_set_state (self, rec, TASK_STATE_RUNNING);
 }
 
-/* Requests from other threads */
+/* Called when a task's GTask has been completed, whatever completed it. A
+ * task that ended for good leaves the id table at once, so that cancel()
+ * tells it apart from a live one.
+ */
+static void
+task_record_completed (AsabTaskService *self,
+                       TaskRecord      *rec)
+{
+  /* The function's closure must outlive the function: end the task when
+   * the function has returned, not under its feet, whether it runs on this
+   * stack or on a worker thread. */
+  gboolean on_stack = rec->state == TASK_STATE_IN_FUNC || rec->in_thread;
+  gboolean ends = rec->kind != TASK_KIND_FOREVER;
+
+  g_mutex_lock (&self->lock);
+  if (ends)
+    asab_id_table_remove (&self->ids, &rec->id);
+  if (!on_stack)
+    service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  if (on_stack)
+    task_record_set_state (self, rec, TASK_STATE_COMPLETED_IN_FUNC);
+  else
+    task_record_set_state (self, rec, TASK_STATE_COMPLETED);
+}
 
 static void
-source_watch_gone (gpointer data)
+task_completed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  task_record_completed (ASAB_TASK_SERVICE (object), user_data);
+}
+
+static GError *
+task_record_take_error (TaskRecord *rec)
+{
+  GError *error = NULL;
+
+  if (!g_task_had_error (rec->task))
+    return NULL;
+
+  if (rec->kind == TASK_KIND_GTASK)
+    {
+      /* The GTask's own callback has taken its result already. */
+      GCancellable *cancellable = g_task_get_cancellable (rec->task);
+
+      if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, &error))
+        return error;
+
+      return asab_task_error_failed ();
+    }
+
+  if (g_task_propagate_boolean (rec->task, &error) || error == NULL)
+    return asab_task_error_failed ();
+
+  return error;
+}
+
+static gboolean
+error_is_cancellation (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+service_report_failure (AsabTaskService *self,
+                        TaskRecord      *rec,
+                        const GError    *error)
+{
+  gboolean handled = FALSE;
+
+  g_signal_emit (self, signals[TASK_FAILED], 0, rec->task, error, &handled);
+  if (!handled)
+    asab_task_log_failure (rec->id, g_task_get_name (rec->task), error);
+}
+
+static void
+task_record_end (AsabTaskService *self,
+                 TaskRecord      *rec)
+{
+  g_autoptr(GError) error = task_record_take_error (rec);
+
+  /* Out of every queue, so that a handler that stops the service does not
+   * process it again, and on the stack, so that the stop does not wait for
+   * it. */
+  task_record_set_state (self, rec, TASK_STATE_ENDING);
+
+  if (error != NULL && !error_is_cancellation (error) && rec->kind != TASK_KIND_GTASK)
+    service_report_failure (self, rec, error);
+
+  if (rec->kind == TASK_KIND_FOREVER)
+    {
+      if (forever_should_restart (self, rec))
+        {
+          forever_schedule_restart (self, rec, error);
+          return;
+        }
+
+      g_mutex_lock (&self->lock);
+      asab_id_table_remove (&self->ids, &rec->id);
+      g_mutex_unlock (&self->lock);
+    }
+
+  task_record_set_state (self, rec, TASK_STATE_NONE);
+  if (rec->started)
+    counter_add (&self->n_running, -1);
+  else
+    counter_add (&self->n_queued, -1);
+
+  g_signal_emit (self, signals[TASK_DONE], 0, rec->task, error);
+
+  task_record_free (self, rec);
+  service_check_stops (self);
+}
+
+/**
+ * asab_task_service_schedule_in_thread:
+ * @self: a task service
+ * @name: (nullable): the task's name
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   function that runs the task, on a worker thread
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the task has ended, or at
+ *   once if the call is refused
+ *
+ * Schedules blocking work (files, name lookups, a database driver) to run
+ * on a worker thread, as g_task_run_in_thread() does.
+ *
+ * @func must complete its `GTask` before it returns; a function that
+ * returns without completing it fails the task with the message “The
+ * function returned without completing its task”. The task's end is
+ * reported on the service's context once @func has returned, and @destroy
+ * is called there. Unlike a `GTaskThreadFunc`, @func has a user data
+ * argument, so that bindings can call it.
+ *
+ * The `GTask` that @func receives is not the one that GLib runs in the
+ * thread, so that the service can tell whether @func completed it:
+ * g_task_set_return_on_cancel() has no effect on it. For a blocking call
+ * that cannot be cancelled, run a `GTask` of your own with
+ * g_task_run_in_thread() and give it to
+ * [method@Asab.TaskService.schedule_task].
+ *
+ * GJS cannot run a JavaScript function on another thread: from GJS, such a
+ * task fails as above without the function running.
+ *
+ * Returns: the id of the task, or 0 if it was refused
+ *
+ * Since: 1.0
+ */
+guint64
+asab_task_service_schedule_in_thread (AsabTaskService *self,
+                                      const char      *name,
+                                      AsabTaskFunc     func,
+                                      gpointer         user_data,
+                                      GDestroyNotify   destroy)
+{
+  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
+  return_refused_if_fail (func != NULL, user_data, destroy);
+
+  return service_schedule (self, TASK_KIND_THREAD, name, func, user_data, destroy);
+}
+
+/* ----------------------------------------------------------------------
+ * Forever and back-off
+ *
+ * A forever task keeps its record and its id between runs: each run gets
+ * a new GTask, and waits in the delayed queue, sorted by deadline, when it
+ * is restarted after a back-off.
+ */
+
+static gboolean
+forever_should_restart (AsabTaskService *self,
+                        TaskRecord      *rec)
+{
+  return !service_is_stopping (self) && !g_cancellable_is_cancelled (g_task_get_cancellable (rec->task));
+}
+
+static void
+service_insert_delayed (AsabTaskService *self,
+                        TaskRecord      *rec)
+{
+  gint64 time = task_record_forever (rec)->time;
+  GList *before;
+
+  task_record_set_state (self, rec, TASK_STATE_DELAYED);
+
+  /* Deadlines mostly grow: it mostly stays at the end. */
+  before = rec->link.prev;
+  if (before == NULL || task_record_forever (before->data)->time <= time)
+    return;
+
+  g_queue_unlink (&self->delayed, &rec->link);
+  while (before != NULL && task_record_forever (before->data)->time > time)
+    before = before->prev;
+  if (before == NULL)
+    g_queue_push_head_link (&self->delayed, &rec->link);
+  else
+    g_queue_insert_after_link (&self->delayed, before, &rec->link);
+}
+
+/* Gives a forever task a new GTask and a restart time: at once after a run
+ * of FOREVER_HEALTHY_RUN_USEC or more, otherwise after a back-off that
+ * doubles with each short run, so that a function that ends at once cannot
+ * spin and one that keeps failing does not flood the log.
+ */
+static void
+forever_schedule_restart (AsabTaskService *self,
+                          TaskRecord      *rec,
+                          const GError    *error)
+{
+  ForeverState *forever = task_record_forever (rec);
+  GCancellable *cancellable = g_task_get_cancellable (rec->task);
+  g_autofree char *name = g_strdup (g_task_get_name (rec->task));
+  gint64 now = g_get_monotonic_time ();
+  GTask *task, *old_task;
+
+  if (now - forever->time >= FOREVER_HEALTHY_RUN_USEC)
+    forever->backoff_ms = 0;
+  else if (forever->backoff_ms == 0)
+    forever->backoff_ms = FOREVER_BACKOFF_MIN_MS;
+  else
+    forever->backoff_ms = MIN (forever->backoff_ms * 2, FOREVER_BACKOFF_MAX_MS);
+
+  if (error == NULL)
+    asab_task_log_restart (rec->id, name, forever->backoff_ms);
+
+  task = service_task_new (self, rec, name, cancellable);
+
+  /* cancel() reads the GTask under the lock, from any thread. */
+  g_mutex_lock (&self->lock);
+  old_task = g_steal_pointer (&rec->task);
+  rec->task = task;
+  g_mutex_unlock (&self->lock);
+  g_object_unref (old_task);
+
+  forever->time = g_get_monotonic_time () + forever->backoff_ms * (gint64) 1000;
+  service_insert_delayed (self, rec);
+}
+
+static TaskRecord *
+service_next_delayed (AsabTaskService *self,
+                      gint64           now)
+{
+  TaskRecord *rec;
+
+  rec = g_queue_peek_head (&self->delayed);
+  if (rec != NULL && task_record_forever (rec)->time < now)
+    return rec;
+
+  return NULL;
+}
+
+/**
+ * asab_task_service_run_forever:
+ * @self: a task service
+ * @name: (nullable): the task's name
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   function that runs the task
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the task has ended for good,
+ *   or at once if the call is refused
+ *
+ * Schedules a function that is expected to run forever: each time its task
+ * ends, a failure is reported and @func is started again with a new
+ * `GTask`.
+ *
+ * After a run shorter than 5 s, the restart waits: 5 ms after the first
+ * such run, twice as long after each further one, at most 2 s. After a run
+ * of 5 s or more it restarts at once, and the delay starts again from 5 ms.
+ * So a function that fails at once cannot spin, and a function that keeps
+ * failing is not logged more than once every 2 s.
+ * [method@Asab.TaskService.cancel] with the returned id, or
+ * [method@Asab.TaskService.stop_async], ends it for good;
+ * [signal@Asab.TaskService::task-done] is emitted then, once.
+ *
+ * Returns: the id of the task, the same for every run, or 0 if it was
+ *   refused
+ *
+ * Since: 1.0
+ */
+guint64
+asab_task_service_run_forever (AsabTaskService *self,
+                               const char      *name,
+                               AsabTaskFunc     func,
+                               gpointer         user_data,
+                               GDestroyNotify   destroy)
+{
+  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
+  return_refused_if_fail (func != NULL, user_data, destroy);
+
+  return service_schedule (self, TASK_KIND_FOREVER, name, func, user_data, destroy);
+}
+
+/* ----------------------------------------------------------------------
+ * Tracked GTasks and GSources
+ *
+ * A GTask or a GSource given to the service runs already: the service
+ * follows it until it completes or is destroyed.
+ */
+
+static void
+adopted_task_completed_cb (GObject    *object,
+                           GParamSpec *pspec,
+                           gpointer    user_data)
+{
+  task_record_completed (g_object_get_qdata (object, adopted_quark), user_data);
+}
+
+static void
+source_watch_destroyed (gpointer data)
 {
   TaskRecord *rec = data;
   AsabTaskService *self = g_task_get_source_object (rec->task);
 
   g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->gone_sources, rec);
+  g_ptr_array_add (self->destroyed_sources, rec);
   service_wake_locked (self);
   g_mutex_unlock (&self->lock);
+}
+
+/* What a refused call does with the GSource it was given. */
+static void
+source_release (gpointer source)
+{
+  g_source_unref (source);
 }
 
 static gboolean
@@ -1382,7 +1891,7 @@ service_adopt_task (AsabTaskService *self,
 {
   rec->completed_handler = g_signal_connect (rec->task, "notify::completed",
                                              G_CALLBACK (adopted_task_completed_cb), rec);
-  task_record_move (self, rec, TASK_STATE_RUNNING);
+  task_record_set_state (self, rec, TASK_STATE_RUNNING);
   if (g_task_get_completed (rec->task))
     task_record_completed (self, rec);
 }
@@ -1394,12 +1903,12 @@ service_attach_source (AsabTaskService *self,
 {
   GSource *watch;
 
-  task_record_move (self, rec, TASK_STATE_RUNNING);
+  task_record_set_state (self, rec, TASK_STATE_RUNNING);
 
   /* Cancelled on its way from another thread: it ends without running. */
   if (g_cancellable_is_cancelled (g_task_get_cancellable (rec->task)))
     {
-      task_record_close_cancelled (self, rec);
+      task_record_complete_cancelled (self, rec);
       return;
     }
 
@@ -1409,288 +1918,173 @@ service_attach_source (AsabTaskService *self,
    */
   watch = g_source_new (&source_watch_funcs, sizeof (GSource));
   g_source_set_static_name (watch, "[asab] source task watch");
-  g_source_set_callback (watch, source_watch_never, rec, source_watch_gone);
+  g_source_set_callback (watch, source_watch_never, rec, source_watch_destroyed);
   g_source_add_child_source (rec->source, watch);
   g_source_unref (watch);
 
   g_source_attach (rec->source, self->context);
 }
 
-/* Lets the records that other threads handed over join the service: tasks
- * to run join the queue, in the order they were scheduled; GTasks and
- * GSources, which run already, are tracked or attached.
- */
 static void
-service_take_arrivals (AsabTaskService *self)
-{
-  GQueue arrived = G_QUEUE_INIT;
-  g_autoptr(GPtrArray) cancelled = NULL;
-  GList *link;
-
-  /* The hand-off may run on a thread that holds the context for a moment
-   * while another one schedules: it leaves the counts that only the
-   * dispatching thread writes to this. */
-  g_mutex_lock (&self->lock);
-  arrived = self->arrived;
-  g_queue_init (&self->arrived);
-  counter_add (&self->n_in_transit, -(int) arrived.length);
-  for (GList *l = arrived.head; l != NULL; l = l->next)
-    {
-      TaskRecord *rec = l->data;
-
-      counter_add (rec->started ? &self->n_running : &self->n_queued, 1);
-      if (rec->cancel_requested && !rec->started)
-        {
-          if (cancelled == NULL)
-            cancelled = g_ptr_array_new ();
-          g_ptr_array_add (cancelled, rec);
-        }
-    }
-  g_mutex_unlock (&self->lock);
-
-  while ((link = g_queue_pop_head_link (&arrived)) != NULL)
-    {
-      TaskRecord *rec = link->data;
-
-      rec->state = TASK_STATE_NONE;
-      switch ((TaskKind) rec->kind)
-        {
-        case TASK_KIND_GTASK:
-          service_adopt_task (self, rec);
-          break;
-        case TASK_KIND_SOURCE:
-          /* Its GTask comes now; a cancellation on the way comes with it. */
-          service_prime_records (self, &rec, 1);
-          g_task_set_name (rec->task, g_source_get_name (rec->source));
-          service_attach_source (self, rec);
-          break;
-        case TASK_KIND_FUNC:
-        case TASK_KIND_THREAD:
-        case TASK_KIND_FOREVER:
-          task_record_move (self, rec, TASK_STATE_QUEUED);
-          break;
-        default:
-          g_assert_not_reached ();
-        }
-    }
-
-  /* Cancelled on the way: they end now, not when their turn comes. */
-  for (guint i = 0; cancelled != NULL && i < cancelled->len; i++)
-    {
-      TaskRecord *rec = g_ptr_array_index (cancelled, i);
-
-      service_prime_records (self, &rec, 1);
-      task_record_close_cancelled (self, rec);
-    }
-}
-
-/* Does the part of cancel() that belongs to the context's thread: ending a
- * task that has not started, and destroying a GSource, which could still be
- * on its way to being attached when another thread cancelled it. */
-static void
-service_cancel_by_id (AsabTaskService *self,
-                      guint64          id)
-{
-  TaskRecord *rec;
-
-  g_mutex_lock (&self->lock);
-  rec = asab_id_table_lookup (&self->ids, id);
-  g_mutex_unlock (&self->lock);
-
-  if (rec == NULL)
-    return;
-
-  if (rec->state == TASK_STATE_QUEUED || rec->state == TASK_STATE_DELAYED)
-    {
-      /* Its GTask comes now, to be given to task-done. */
-      if (rec->task == NULL)
-        service_prime_records (self, &rec, 1);
-      task_record_close_cancelled (self, rec);
-    }
-  else if (rec->kind == TASK_KIND_SOURCE && rec->state == TASK_STATE_RUNNING)
-    g_source_destroy (rec->source);
-}
-
-static void
-service_source_gone (AsabTaskService *self,
-                     TaskRecord      *rec)
+service_source_destroyed (AsabTaskService *self,
+                          TaskRecord      *rec)
 {
   GError *error = NULL;
 
   if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (rec->task), &error))
-    task_record_close (self, rec, error);
+    task_record_complete (self, rec, error);
   else if (service_is_stopping (self))
-    task_record_close (self, rec, stopped_error ());
+    task_record_complete (self, rec, asab_task_error_stopped ());
   else
-    task_record_close (self, rec, NULL);
+    task_record_complete (self, rec, NULL);
 }
 
-static void
-service_take_requests (AsabTaskService *self)
-{
-  g_autoptr(GArray) ids = NULL;
-  g_autoptr(GPtrArray) gone = NULL;
-
-  g_mutex_lock (&self->lock);
-  if (self->cancelled_ids->len > 0)
-    {
-      ids = g_steal_pointer (&self->cancelled_ids);
-      self->cancelled_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-    }
-  if (self->gone_sources->len > 0)
-    {
-      gone = g_steal_pointer (&self->gone_sources);
-      self->gone_sources = g_ptr_array_new ();
-    }
-  g_mutex_unlock (&self->lock);
-
-  for (guint i = 0; ids != NULL && i < ids->len; i++)
-    service_cancel_by_id (self, g_array_index (ids, guint64, i));
-
-  for (guint i = 0; gone != NULL && i < gone->len; i++)
-    service_source_gone (self, g_ptr_array_index (gone, i));
-}
-
-/* Stopping */
-
-/* Cancels what a stop's sweep has yet to cancel. A cancelled handler may
- * stop the service again or run its context: whoever comes first goes on
- * with the sweep, so that no stop waits for cancellations that are stuck
- * behind it on the stack. */
-static void
-service_sweep_continue (AsabTaskService *self)
-{
-  while (self->sweep_cancellables != NULL && self->sweep_cancellables->len > 0)
-    {
-      g_autoptr(GCancellable) cancellable =
-        g_ptr_array_steal_index (self->sweep_cancellables, self->sweep_cancellables->len - 1);
-
-      g_cancellable_cancel (cancellable);
-    }
-
-  while (self->sweep_sources != NULL && self->sweep_sources->len > 0)
-    {
-      GSource *source = g_ptr_array_steal_index (self->sweep_sources, self->sweep_sources->len - 1);
-
-      g_source_destroy (source);
-      g_source_unref (source);
-    }
-}
-
-/* Ends what has not started and cancels what has. Running tasks end when
- * their functions complete them.
+/**
+ * asab_task_service_schedule_task:
+ * @self: a task service
+ * @task: (transfer none): a `GTask` that has not completed yet, created on
+ *   the service's context
+ *
+ * Tracks an existing `GTask` as a task of the service: it counts as
+ * running until it completes, its cancellable is cancelled by
+ * [method@Asab.TaskService.stop_async] and [method@Asab.TaskService.cancel],
+ * and [signal@Asab.TaskService::task-done] is emitted when
+ * [property@Gio.Task:completed] becomes %TRUE.
+ *
+ * The task's own callback still gets its result, and reporting a failure
+ * is left to it: task-done's error is %NULL on success, a
+ * %G_IO_ERROR_CANCELLED error if the task's cancellable was cancelled, and
+ * a generic error otherwise. A `GTask` without a cancellable cannot be
+ * cancelled: a stop waits for it until its timeout. Cancelling it, by
+ * [method@Asab.TaskService.cancel] or a stop, cancels its `GCancellable`,
+ * and with it any other work that shares that cancellable.
+ *
+ * From a thread that does not hold the service's context, the task is
+ * handed over as [method@Asab.TaskService.schedule_threadsafe] describes;
+ * it may complete on its way.
+ *
+ * Returns: the id of the task, or 0 if it was refused
+ *
+ * Since: 1.0
  */
-static void
-service_sweep (AsabTaskService *self)
+guint64
+asab_task_service_schedule_task (AsabTaskService *self,
+                                 GTask           *task)
 {
-  self->swept = TRUE;
+  TaskRecord *rec;
+  gboolean acquired;
+  guint64 id;
 
-  service_receive_in_transit (self);
-  service_take_arrivals (self);
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
+  g_return_val_if_fail (G_IS_TASK (task), 0);
+  g_return_val_if_fail (!g_task_get_completed (task), 0);
+  g_return_val_if_fail (g_task_get_source_tag (task) != asab_task_service_task_tag, 0);
+  g_return_val_if_fail (g_object_get_qdata (G_OBJECT (task), adopted_quark) == NULL, 0);
+  g_return_val_if_fail (g_task_get_context (task) == self->context, 0);
 
-  /* A task without its GTask gets one now: it returns from an idle source
-   * of its own, since it is created in this iteration. */
-  while (self->queued.head != NULL)
-    {
-      TaskRecord *rec = self->queued.head->data;
+  if (service_is_stopping (self))
+    return service_refuse (self, ASAB_REFUSED_STOPPED, g_task_get_name (task), NULL, NULL);
 
-      if (rec->task == NULL)
-        service_prime_records (self, &rec, 1);
-      task_record_close_cancelled (self, rec);
-    }
+  rec = task_record_new (TASK_KIND_GTASK, NULL);
+  rec->task = g_object_ref (task);
+  rec->started = TRUE;
+  /* Marks the task as tracked, and finds the service from it. */
+  g_object_set_qdata (G_OBJECT (task), adopted_quark, self);
 
-  while (self->delayed.head != NULL)
-    task_record_close_cancelled (self, self->delayed.head->data);
+  if (!service_enter (self, &acquired))
+    return service_hand_over (self, rec);
 
-  /* Functions on the stack that have not completed their tasks, and the
-   * running tasks. A task that has completed is left alone: cancelling it
-   * now would turn its result into a cancellation. Cancelling runs
-   * handlers, which may end tasks and change the lists: cancel from a list
-   * of their own, taken from the end. */
-  self->sweep_cancellables = g_ptr_array_new_with_free_func (g_object_unref);
-  self->sweep_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
-  for (GList *l = self->running.tail; l != NULL; l = l->prev)
-    {
-      TaskRecord *rec = l->data;
-      GCancellable *cancellable = g_task_get_cancellable (rec->task);
+  id = service_register (self, rec);
+  service_adopt_task (self, rec);
+  service_update_hold (self);
+  service_leave (self, acquired);
 
-      if (cancellable != NULL)
-        g_ptr_array_add (self->sweep_cancellables, g_object_ref (cancellable));
-      if (rec->kind == TASK_KIND_SOURCE)
-        g_ptr_array_add (self->sweep_sources, g_source_ref (rec->source));
-    }
-  for (GList *l = self->in_func.tail; l != NULL; l = l->prev)
-    g_ptr_array_add (self->sweep_cancellables,
-                     g_object_ref (g_task_get_cancellable (((TaskRecord *) l->data)->task)));
-
-  service_sweep_continue (self);
+  return id;
 }
 
-/* Marks the service stopped, from any thread: nothing is accepted from now
- * on, and the dispatcher sweeps on its next run.
+/**
+ * asab_task_service_schedule_source:
+ * @self: a task service
+ * @source: (transfer full): a `GSource` that is not attached to a context
+ *
+ * Attaches @source to the service's context and tracks it as a task that
+ * ends when the source is destroyed: when its callback returns
+ * %G_SOURCE_REMOVE, or when g_source_destroy() is called on it.
+ * [method@Asab.TaskService.cancel] and [method@Asab.TaskService.stop_async]
+ * destroy it.
+ *
+ * The task's `GTask`, as given to [signal@Asab.TaskService::task-done], is
+ * named after the source. Do not replace the source's callback once it has
+ * been scheduled.
+ *
+ * From a thread that does not hold the service's context, the source is
+ * handed over as [method@Asab.TaskService.schedule_threadsafe] describes,
+ * and attached by the context's thread; cancelled on its way, it is never
+ * attached.
+ *
+ * Returns: the id of the task, or 0 if it was refused, in which case the
+ *   source has been unreferenced
+ *
+ * Since: 1.0
  */
-static void
-service_request_stop (AsabTaskService *self)
+guint64
+asab_task_service_schedule_source (AsabTaskService *self,
+                                   GSource         *source)
 {
-  g_mutex_lock (&self->lock);
-  g_atomic_int_set (&self->stopping, TRUE);
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
+  TaskRecord *rec;
+  gboolean acquired;
+  guint64 id;
+
+  g_return_val_if_fail (source != NULL, 0);
+  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), source, source_release);
+  return_refused_if_fail (!g_source_is_destroyed (source), source, source_release);
+  return_refused_if_fail (g_source_get_context (source) == NULL, source, source_release);
+
+  if (service_is_stopping (self))
+    return service_refuse (self, ASAB_REFUSED_STOPPED, g_source_get_name (source),
+                           source, source_release);
+
+  rec = task_record_new (TASK_KIND_SOURCE, NULL);
+  rec->source = source;
+  rec->started = TRUE;
+
+  if (!service_enter (self, &acquired))
+    return service_hand_over (self, rec);
+
+  rec->task = service_task_new (self, rec, g_source_get_name (source),
+                                service_take_cancellable (self));
+  id = service_register (self, rec);
+  service_attach_source (self, rec);
+  service_update_hold (self);
+  service_leave (self, acquired);
+
+  return id;
 }
 
-/* Processing */
+/* ----------------------------------------------------------------------
+ * Lifetime and GApplication
+ *
+ * The service holds a reference on itself while it has live tasks, holds
+ * its application while it has, and stops when the application shuts
+ * down.
+ */
 
-static void
-service_notify_counts (AsabTaskService *self)
-{
-  guint n_running = asab_task_service_get_n_running (self);
-  guint n_queued = asab_task_service_get_n_queued (self);
-
-  if (n_running != self->notified_n_running)
-    {
-      self->notified_n_running = n_running;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
-    }
-
-  if (n_queued != self->notified_n_queued)
-    {
-      self->notified_n_queued = n_queued;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_QUEUED]);
-    }
-}
-
-/* Whether the dispatcher has work it can do on the next iteration. */
+/* Whether the dispatcher can drop the service's reference on itself. */
 static gboolean
-service_is_busy_locked (AsabTaskService *self)
+service_release_self (AsabTaskService *self)
 {
-  return self->finished.length > 0 ||
-         self->arrived.length > 0 ||
-         self->cancelled_ids->len > 0 ||
-         self->gone_sources->len > 0 ||
-         (service_is_stopping (self) && !self->swept) ||
-         (self->queued.length > 0 && service_has_free_slot (self));
-}
+  gboolean let_go;
 
-static void
-service_update_ready_time (AsabTaskService *self)
-{
   g_mutex_lock (&self->lock);
-
-  if (service_is_busy_locked (self))
+  let_go = self->kept_alive && service_n_live (self) == 0;
+  if (let_go)
     {
-      self->wake_pending = TRUE;
-      g_source_set_ready_time (self->dispatcher, 0);
+      self->kept_alive = FALSE;
+      asab_dispatch_source_set_kept (self->dispatcher, NULL);
     }
-  else
-    {
-      TaskRecord *next = g_queue_peek_head (&self->delayed);
-
-      self->wake_pending = FALSE;
-      g_source_set_ready_time (self->dispatcher,
-                               next != NULL ? MAX (task_record_forever (next)->time, 1) : -1);
-    }
-
   g_mutex_unlock (&self->lock);
+
+  return let_go;
 }
 
 /* Keeps g_application_run() from returning under live background work. The
@@ -1728,33 +2122,6 @@ service_update_hold (AsabTaskService *self)
     g_application_release (application);
 }
 
-/* The next queued task whose turn has come, if it was primed in an earlier
- * iteration. A stopping service has ended its queue. */
-static TaskRecord *
-service_next_queued (AsabTaskService *self,
-                     guint32          iteration)
-{
-  TaskRecord *rec = g_queue_peek_head (&self->queued);
-
-  if (rec == NULL || rec->task == NULL || service_is_stopping (self))
-    return NULL;
-
-  return rec->stamp != iteration && service_has_free_slot (self) ? rec : NULL;
-}
-
-static TaskRecord *
-service_next_delayed (AsabTaskService *self,
-                      gint64           now)
-{
-  TaskRecord *rec;
-
-  rec = g_queue_peek_head (&self->delayed);
-  if (rec != NULL && task_record_forever (rec)->time < now)
-    return rec;
-
-  return NULL;
-}
-
 /* Gives back the memory of a burst once the service has nothing to do. */
 static void
 service_trim (AsabTaskService *self)
@@ -1767,6 +2134,223 @@ service_trim (AsabTaskService *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* GObject */
+
+/* At the application's shutdown, every service of the application starts
+ * its stop first, then each waits for its own: the stops overlap, and
+ * g_application_run() returns within the longest stop timeout, not their
+ * sum. */
+static void
+application_shutdown_cb (AsabTaskService *self)
+{
+  if (self->shutdown_stop != NULL)
+    return;
+
+  self->shutdown_stop = g_new0 (StopSync, 1);
+  stop_sync_begin (self, self->shutdown_stop, NULL);
+}
+
+static void
+application_shutdown_after_cb (AsabTaskService *self)
+{
+  if (self->shutdown_stop == NULL || self->shutdown_stop->context == NULL)
+    return;
+
+  /* The warning of a timeout is logged already. */
+  stop_sync_wait (self->shutdown_stop);
+  g_clear_error (&self->shutdown_stop->error);
+}
+
+/* Public API */
+
+/**
+ * asab_task_service_new:
+ * @context: (nullable): the main context to run tasks on, or %NULL for the
+ *   thread-default main context of the calling thread
+ *
+ * Creates a task service.
+ *
+ * Returns: (transfer full): a new task service
+ *
+ * Since: 1.0
+ */
+AsabTaskService *
+asab_task_service_new (GMainContext *context)
+{
+  return g_object_new (ASAB_TYPE_TASK_SERVICE,
+                       "context", context,
+                       NULL);
+}
+
+/**
+ * asab_task_service_new_for_application:
+ * @application: the application whose lifetime the service follows
+ *
+ * Creates a task service that runs tasks on the global default main
+ * context, where g_application_run() runs, and follows the lifetime of the
+ * application, as [property@Asab.TaskService:application] describes.
+ *
+ * Returns: (transfer full): a new task service
+ *
+ * Since: 1.0
+ */
+AsabTaskService *
+asab_task_service_new_for_application (GApplication *application)
+{
+  g_return_val_if_fail (G_IS_APPLICATION (application), NULL);
+
+  return g_object_new (ASAB_TYPE_TASK_SERVICE,
+                       "context", g_main_context_default (),
+                       "application", application,
+                       NULL);
+}
+
+/**
+ * asab_task_service_get_default:
+ *
+ * Gets the process's task service, which runs tasks on the global default
+ * main context, the one `g_main_loop_run()` and `g_application_run()`
+ * iterate in most programs.
+ *
+ * It is created on first use and lives as long as the process. It is safe
+ * to call from any thread.
+ *
+ * Returns: (transfer none): the default task service
+ *
+ * Since: 1.0
+ */
+AsabTaskService *
+asab_task_service_get_default (void)
+{
+  static AsabTaskService *default_service;
+
+  if (g_once_init_enter (&default_service))
+    g_once_init_leave (&default_service, asab_task_service_new (g_main_context_default ()));
+
+  return default_service;
+}
+
+/**
+ * asab_task_service_get_context: (get-property context)
+ * @self: a task service
+ *
+ * Gets the main context on which the service runs its tasks.
+ *
+ * Returns: (transfer none): the service's main context
+ *
+ * Since: 1.0
+ */
+GMainContext *
+asab_task_service_get_context (AsabTaskService *self)
+{
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), NULL);
+
+  return self->context;
+}
+
+/**
+ * asab_task_service_get_application: (get-property application)
+ * @self: a task service
+ *
+ * Gets the application whose lifetime the service follows.
+ *
+ * Returns: (transfer none) (nullable): the application, or %NULL
+ *
+ * Since: 1.0
+ */
+GApplication *
+asab_task_service_get_application (AsabTaskService *self)
+{
+  g_autoptr(GApplication) application = NULL;
+
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), NULL);
+
+  /* Transfer none is safe only while somebody else holds the application,
+   * which the caller must; the weak reference may clear at any time after.
+   */
+  application = g_weak_ref_get (&self->application);
+
+  return application;
+}
+
+/* ----------------------------------------------------------------------
+ * The dispatch loop
+ *
+ * One GSource (asab-dispatch-source.c) does all the work on the context's
+ * thread: it takes hand-overs and requests, ends completed tasks, starts
+ * queued and delayed ones, primes the next, and sleeps until there is
+ * something to do.
+ */
+
+/* Processing */
+
+static void
+service_notify_counts (AsabTaskService *self)
+{
+  guint n_running = service_n_running (self);
+  guint n_queued = service_n_queued (self);
+
+  if (n_running != self->notified_n_running)
+    {
+      self->notified_n_running = n_running;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+    }
+
+  if (n_queued != self->notified_n_queued)
+    {
+      self->notified_n_queued = n_queued;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_QUEUED]);
+    }
+}
+
+/* Whether the dispatcher has work it can do on the next iteration. */
+static gboolean
+service_is_busy_locked (AsabTaskService *self)
+{
+  return self->completed.length > 0 ||
+         self->received.length > 0 ||
+         self->cancelled_ids->len > 0 ||
+         self->destroyed_sources->len > 0 ||
+         (service_is_stopping (self) && !self->cancelled_all) ||
+         (self->queued.length > 0 && service_has_free_slot (self));
+}
+
+static void
+service_update_ready_time (AsabTaskService *self)
+{
+  g_mutex_lock (&self->lock);
+
+  if (service_is_busy_locked (self))
+    {
+      self->wake_pending = TRUE;
+      g_source_set_ready_time (self->dispatcher, 0);
+    }
+  else
+    {
+      TaskRecord *next = g_queue_peek_head (&self->delayed);
+
+      self->wake_pending = FALSE;
+      g_source_set_ready_time (self->dispatcher,
+                               next != NULL ? MAX (task_record_forever (next)->time, 1) : -1);
+    }
+
+  g_mutex_unlock (&self->lock);
+}
+
+/* The next queued task whose turn has come, if it was primed in an earlier
+ * iteration. A stopping service has ended its queue. */
+static TaskRecord *
+service_next_queued (AsabTaskService *self,
+                     guint32          iteration)
+{
+  TaskRecord *rec = g_queue_peek_head (&self->queued);
+
+  if (rec == NULL || rec->task == NULL || service_is_stopping (self))
+    return NULL;
+
+  return rec->gtask_iteration != iteration && service_has_free_slot (self) ? rec : NULL;
+}
+
 static void
 service_process (AsabTaskService *self)
 {
@@ -1776,22 +2360,22 @@ service_process (AsabTaskService *self)
   g_object_ref (self);
   self->processing++;
 
-  service_sweep_continue (self);
-  service_take_arrivals (self);
+  service_cancel_all_continue (self);
+  service_take_received (self);
   service_take_requests (self);
 
   for (guint n = 1; ; n++)
     {
       TaskRecord *rec;
 
-      if (service_is_stopping (self) && !self->swept)
-        service_sweep (self);
+      if (service_is_stopping (self) && !self->cancelled_all)
+        service_cancel_all (self);
 
       if ((n % 32) == 0 && g_get_monotonic_time () >= deadline)
         break;
 
-      if ((rec = g_queue_peek_head (&self->finished)) != NULL)
-        task_record_finish (self, rec);
+      if ((rec = g_queue_peek_head (&self->completed)) != NULL)
+        task_record_end (self, rec);
       /* A function or handler that runs the context makes this iteration
        * an earlier one. */
       else if ((rec = service_next_queued (self, service_iteration (self))) != NULL)
@@ -1805,7 +2389,7 @@ service_process (AsabTaskService *self)
   /* Those that can start on the next iteration. */
   service_prime (self);
 
-  service_check_stopped (self);
+  service_check_stops (self);
   if (service_n_live (self) == 0)
     service_trim (self);
   service_notify_counts (self);
@@ -1813,69 +2397,171 @@ service_process (AsabTaskService *self)
   service_update_ready_time (self);
 
   self->processing--;
-  if (service_let_go (self))
+  if (service_release_self (self))
     g_object_unref (self);
   g_object_unref (self);
 }
 
-/* Hand-off from other threads */
-
 static void
-queue_splice_tail (GQueue *dest,
-                   GQueue *src)
+service_dispatch (gpointer owner)
 {
-  if (src->head == NULL)
-    return;
-
-  if (dest->tail != NULL)
-    {
-      dest->tail->next = src->head;
-      src->head->prev = dest->tail;
-    }
-  else
-    dest->head = src->head;
-
-  dest->tail = src->tail;
-  dest->length += src->length;
-  g_queue_init (src);
+  service_process (owner);
 }
 
-/* Hands the tasks scheduled from other threads over to the dispatcher. It
- * runs on whichever thread holds the context, which may be the thread that
- * scheduled: it never runs a task, nor touches what belongs to the thread
- * that dispatches. Their GTasks come when their turn nears.
+/* ----------------------------------------------------------------------
+ * Stop
+ *
+ * A stop refuses new tasks, cancels all, and completes when every task has
+ * ended or when its own timeout has passed. stop() waits for it.
+ */
+
+/* Marks the service stopped, from any thread: nothing is accepted from now
+ * on, and the dispatcher cancels all on its next run.
  */
 static void
-service_receive_in_transit (AsabTaskService *self)
+service_request_stop (AsabTaskService *self)
 {
   g_mutex_lock (&self->lock);
-  self->handoff_pending = FALSE;
-  if (self->in_transit.length > 0)
-    {
-      for (GList *l = self->in_transit.head; l != NULL; l = l->next)
-        ((TaskRecord *) l->data)->state = TASK_STATE_ARRIVED;
-      queue_splice_tail (&self->arrived, &self->in_transit);
-      service_wake_locked (self);
-    }
+  g_atomic_int_set (&self->stopping, TRUE);
+  service_wake_locked (self);
   g_mutex_unlock (&self->lock);
 }
 
-static gboolean
-handoff_cb (gpointer data)
+/* Cancels what cancelling all has yet to cancel. A cancelled handler may
+ * stop the service again or run its context: whoever comes first goes on,
+ * so that no stop waits for cancellations that are stuck behind it on the
+ * stack. */
+static void
+service_cancel_all_continue (AsabTaskService *self)
 {
-  AsabTaskService *self = data;
+  while (self->to_cancel != NULL && self->to_cancel->len > 0)
+    {
+      g_autoptr(GCancellable) cancellable =
+        g_ptr_array_steal_index (self->to_cancel, self->to_cancel->len - 1);
 
-  service_receive_in_transit (self);
-  /* Whoever runs this holds the context, so g_application_run() is not
-   * iterating it elsewhere: hold the application now, or it could return
-   * before the dispatcher runs. */
-  service_update_hold (self);
+      g_cancellable_cancel (cancellable);
+    }
 
-  return G_SOURCE_REMOVE;
+  while (self->to_destroy != NULL && self->to_destroy->len > 0)
+    {
+      GSource *source = g_ptr_array_steal_index (self->to_destroy, self->to_destroy->len - 1);
+
+      g_source_destroy (source);
+      g_source_unref (source);
+    }
 }
 
+/* Ends what has not started and cancels what has. Running tasks end when
+ * their functions complete them.
+ */
+static void
+service_cancel_all (AsabTaskService *self)
+{
+  self->cancelled_all = TRUE;
 
-/* Stop timer */
+  service_receive_hand_overs (self);
+  service_take_received (self);
+
+  /* A task without its GTask gets one now: it returns from an idle source
+   * of its own, since it is created in this iteration. */
+  while (self->queued.head != NULL)
+    {
+      TaskRecord *rec = self->queued.head->data;
+
+      if (rec->task == NULL)
+        service_prime_records (self, &rec, 1);
+      task_record_complete_cancelled (self, rec);
+    }
+
+  while (self->delayed.head != NULL)
+    task_record_complete_cancelled (self, self->delayed.head->data);
+
+  /* Functions on the stack that have not completed their tasks, and the
+   * running tasks. A task that has completed is left alone: cancelling it
+   * now would turn its result into a cancellation. Cancelling runs
+   * handlers, which may end tasks and change the lists: cancel from a list
+   * of their own, taken from the end. */
+  self->to_cancel = g_ptr_array_new_with_free_func (g_object_unref);
+  self->to_destroy = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  for (GList *l = self->running.tail; l != NULL; l = l->prev)
+    {
+      TaskRecord *rec = l->data;
+      GCancellable *cancellable = g_task_get_cancellable (rec->task);
+
+      if (cancellable != NULL)
+        g_ptr_array_add (self->to_cancel, g_object_ref (cancellable));
+      if (rec->kind == TASK_KIND_SOURCE)
+        g_ptr_array_add (self->to_destroy, g_source_ref (rec->source));
+    }
+  for (GList *l = self->in_func.tail; l != NULL; l = l->prev)
+    g_ptr_array_add (self->to_cancel,
+                     g_object_ref (g_task_get_cancellable (((TaskRecord *) l->data)->task)));
+
+  service_cancel_all_continue (self);
+}
+
+/* What one stop_async() call waits with: its own timeout, counted from
+ * the call, and its cancellable. */
+typedef struct
+{
+  GSource *timer;
+  GSource *cancel_source;
+} StopWait;
+
+static void
+stop_wait_free (gpointer data)
+{
+  StopWait *wait = data;
+
+  g_source_destroy (wait->timer);
+  g_source_unref (wait->timer);
+  if (wait->cancel_source != NULL)
+    {
+      g_source_destroy (wait->cancel_source);
+      g_source_unref (wait->cancel_source);
+    }
+  g_free (wait);
+}
+
+/* Ends one stop_async() call's wait: the stop goes on. */
+static void
+stop_wait_return (GTask  *task,
+                  GError *error)
+{
+  AsabTaskService *self = g_task_get_source_object (task);
+  StopWait *wait = g_task_get_task_data (task);
+
+  g_ptr_array_remove (self->stop_tasks, task);
+
+  /* Destroying them drops the references that their callbacks hold. */
+  g_source_destroy (wait->timer);
+  if (wait->cancel_source != NULL)
+    g_source_destroy (wait->cancel_source);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+service_complete_stops (AsabTaskService *self)
+{
+  while (self->stop_tasks != NULL && self->stop_tasks->len > 0)
+    {
+      g_autoptr(GTask) task = g_object_ref (g_ptr_array_index (self->stop_tasks, 0));
+
+      stop_wait_return (task, NULL);
+    }
+}
+
+static void
+service_check_stops (AsabTaskService *self)
+{
+  if (self->stop_tasks != NULL && self->cancelled_all &&
+      service_n_live (self) == self->n_ended_on_stack)
+    service_complete_stops (self);
+}
 
 /* Ends the wait of one stop_async() call; the stop goes on. */
 static gboolean
@@ -1885,7 +2571,7 @@ stop_wait_cancelled_cb (GCancellable *cancellable,
   GError *error = NULL;
 
   g_cancellable_set_error_if_cancelled (cancellable, &error);
-  stop_wait_end (data, error);
+  stop_wait_return (data, error);
 
   return G_SOURCE_REMOVE;
 }
@@ -1896,24 +2582,11 @@ stop_timer_cb (gpointer data)
   GTask *task = data;
   AsabTaskService *self = g_task_get_source_object (task);
   /* Tasks that have ended are not pending, even before their task-done. */
-  guint n_running = asab_task_service_get_n_running (self) - self->n_ended_started;
-  guint n_queued = asab_task_service_get_n_queued (self) - self->n_ended_unstarted;
-  char running_str[16], queued_str[16];
-  g_autofree char *message = NULL;
+  guint n_running = service_n_running (self) - self->n_ended_started;
+  guint n_queued = service_n_queued (self) - self->n_ended_unstarted;
 
-  /* Translators: ASAB's own form: tasks still running, plus tasks that
-   * never started. */
-  message = g_strdup_printf (_("%u+%u pending and incomplete tasks"), n_running, n_queued);
-  g_snprintf (running_str, sizeof running_str, "%u", n_running);
-  g_snprintf (queued_str, sizeof queued_str, "%u", n_queued);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                    "ASAB_N_RUNNING", running_str,
-                    "ASAB_N_QUEUED", queued_str,
-                    "MESSAGE", "%s", message);
-
-  stop_wait_end (task, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                    _("%u+%u pending and incomplete tasks"),
-                                    n_running, n_queued));
+  asab_task_log_pending (n_running, n_queued);
+  stop_wait_return (task, asab_task_error_pending (n_running, n_queued));
 
   return G_SOURCE_REMOVE;
 }
@@ -1926,7 +2599,7 @@ stop_wait_begin (AsabTaskService *self,
   GCancellable *cancellable = g_task_get_cancellable (task);
   StopWait *wait;
 
-  if (self->swept && service_n_live (self) == self->n_ended_on_stack)
+  if (self->cancelled_all && service_n_live (self) == self->n_ended_on_stack)
     {
       g_task_return_boolean (task, TRUE);
       return;
@@ -1951,7 +2624,7 @@ stop_wait_begin (AsabTaskService *self,
     }
   g_task_set_task_data (task, wait, stop_wait_free);
 
-  /* Inside the dispatcher, sweep now rather than on its next run. */
+  /* Inside the dispatcher, cancel all now rather than on its next run. */
   if (self->processing > 0)
     service_process (self);
 }
@@ -1965,16 +2638,6 @@ stop_wait_begin_cb (gpointer data)
 
   return G_SOURCE_REMOVE;
 }
-
-/* A stop that a caller waits for: stop() and the application's shutdown. */
-typedef struct _StopSync
-{
-  /* Where the stop's result arrives. */
-  GMainContext *context;
-  gboolean done;
-  gboolean ok;
-  GError *error;
-} StopSync;
 
 static void
 stop_sync_cb (GObject      *object,
@@ -2007,52 +2670,166 @@ stop_sync_wait (StopSync *sync)
   g_clear_pointer (&sync->context, g_main_context_unref);
 }
 
-/* GObject */
-
-/* At the application's shutdown, every service of the application starts
- * its stop first, then each waits for its own: the stops overlap, and
- * g_application_run() returns within the longest stop timeout, not their
- * sum. */
-static void
-application_shutdown_cb (AsabTaskService *self)
+/**
+ * asab_task_service_stop_async:
+ * @self: a task service
+ * @cancellable: (nullable): cancels the wait, not the stop
+ * @callback: (scope async) (closure user_data): called when the service has
+ *   stopped
+ * @user_data: data for @callback
+ *
+ * Stops the service, as ASAB's `finalize()` does.
+ *
+ * From now on no task is accepted: scheduling returns 0, logs a warning
+ * and calls the destroy notify. Tasks that have not started end as
+ * cancelled; running tasks, forever tasks and `GSource`s are cancelled.
+ * The operation completes when every task has ended, or when
+ * [property@Asab.TaskService:stop-timeout] has passed: then the warning
+ * “R+Q pending and incomplete tasks” is logged, with the numbers of tasks
+ * still running and still queued, and the operation fails with
+ * %G_IO_ERROR_TIMED_OUT. Those tasks still get their
+ * [signal@Asab.TaskService::task-done] if they end later.
+ *
+ * Stopping a stopped service is harmless: it completes when no task is
+ * left, or fails again after the timeout.
+ *
+ * It may be called from any thread; @callback is called on the
+ * thread-default main context of the calling thread.
+ *
+ * Since: 1.0
+ */
+void
+asab_task_service_stop_async (AsabTaskService     *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
 {
-  if (self->shutdown_stop != NULL)
-    return;
+  g_autoptr(GTask) task = NULL;
+  gboolean acquired;
 
-  self->shutdown_stop = g_new0 (StopSync, 1);
-  stop_sync_begin (self, self->shutdown_stop, NULL);
+  g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, asab_task_service_stop_async);
+  g_task_set_name (task, "[asab] stop");
+
+  service_request_stop (self);
+
+  /* The wait belongs to the context's thread; the result comes back to
+   * the caller's context, as a GTask returns from any thread. */
+  if (!service_enter (self, &acquired))
+    {
+      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                                  stop_wait_begin_cb, g_steal_pointer (&task), g_object_unref);
+      return;
+    }
+
+  stop_wait_begin (self, task);
+  service_leave (self, acquired);
 }
 
-static void
-application_shutdown_after_cb (AsabTaskService *self)
+/**
+ * asab_task_service_stop_finish:
+ * @self: a task service
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Asab.TaskService.stop_async].
+ *
+ * Returns: %TRUE when every task has ended; %FALSE with
+ *   %G_IO_ERROR_TIMED_OUT when some were still pending after the stop
+ *   timeout
+ *
+ * Since: 1.0
+ */
+gboolean
+asab_task_service_stop_finish (AsabTaskService  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
 {
-  if (self->shutdown_stop == NULL || self->shutdown_stop->context == NULL)
-    return;
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == asab_task_service_stop_async, FALSE);
 
-  /* The warning of a timeout is logged already. */
-  stop_sync_wait (self->shutdown_stop);
-  g_clear_error (&self->shutdown_stop->error);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+/**
+ * asab_task_service_stop:
+ * @self: a task service
+ * @cancellable: (nullable): cancels the wait, not the stop
+ * @error: return location for a #GError
+ *
+ * Stops the service like [method@Asab.TaskService.stop_async], and waits
+ * until the stop has completed or timed out.
+ *
+ * From the thread that runs the service's context, or one that can
+ * acquire it, it runs the context meanwhile, since the tasks end there. It
+ * may be called from a signal handler of the service or from a task's
+ * function: a task that has completed its `GTask` counts as ended even
+ * while its function is still on the stack, but one that has not cannot
+ * end before its function returns, so the stop then waits for it until the
+ * stop timeout. From any other thread it waits for the thread that runs
+ * the context to stop the service, so that thread must not be waiting for
+ * this one.
+ *
+ * Returns: %TRUE when every task has ended; %FALSE with
+ *   %G_IO_ERROR_TIMED_OUT when some were still pending after the stop
+ *   timeout, or with %G_IO_ERROR_CANCELLED when @cancellable ended the
+ *   wait
+ *
+ * Since: 1.0
+ */
+gboolean
+asab_task_service_stop (AsabTaskService  *self,
+                        GCancellable     *cancellable,
+                        GError          **error)
+{
+  g_autoptr(GMainContext) wait_context = NULL;
+  StopSync sync = { 0 };
+  gboolean acquired;
+
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (service_enter (self, &acquired))
+    wait_context = g_main_context_ref (self->context);
+  else
+    wait_context = g_main_context_new ();
+
+  g_object_ref (self);
+  g_main_context_push_thread_default (wait_context);
+  stop_sync_begin (self, &sync, cancellable);
+  stop_sync_wait (&sync);
+  g_main_context_pop_thread_default (wait_context);
+  service_leave (self, acquired);
+  g_object_unref (self);
+
+  if (!sync.ok)
+    g_propagate_error (error, sync.error);
+
+  return sync.ok;
+}
+
+/* ----------------------------------------------------------------------
+ * GObject and properties
+ */
 
 static void
 asab_task_service_constructed (GObject *object)
 {
   AsabTaskService *self = ASAB_TASK_SERVICE (object);
   g_autoptr(GApplication) application = NULL;
-  DispatchSource *ds;
 
   G_OBJECT_CLASS (asab_task_service_parent_class)->constructed (object);
 
   if (self->context == NULL)
     self->context = g_main_context_ref_thread_default ();
 
-  self->dispatcher = g_source_new (&dispatch_source_funcs, sizeof (DispatchSource));
-  ds = (DispatchSource *) self->dispatcher;
-  g_weak_ref_init (&ds->service, self);
+  self->dispatcher = asab_dispatch_source_new (object, service_dispatch);
   g_source_set_static_name (self->dispatcher, "[asab] task service");
-  /* A task's function or a handler may run the context, and wait there for
-   * other tasks: they must go on meanwhile. */
-  g_source_set_can_recurse (self->dispatcher, TRUE);
   g_source_attach (self->dispatcher, self->context);
 
   application = g_weak_ref_get (&self->application);
@@ -2115,8 +2892,8 @@ asab_task_service_finalize (GObject *object)
     }
 
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
-  g_clear_pointer (&self->sweep_cancellables, g_ptr_array_unref);
-  g_clear_pointer (&self->sweep_sources, g_ptr_array_unref);
+  g_clear_pointer (&self->to_cancel, g_ptr_array_unref);
+  g_clear_pointer (&self->to_destroy, g_ptr_array_unref);
   if (self->shutdown_stop != NULL)
     {
       g_clear_pointer (&self->shutdown_stop->context, g_main_context_unref);
@@ -2125,10 +2902,11 @@ asab_task_service_finalize (GObject *object)
     }
   g_clear_pointer (&self->spare_cancellables, g_ptr_array_unref);
   g_clear_pointer (&self->cancelled_ids, g_array_unref);
-  g_clear_pointer (&self->gone_sources, g_ptr_array_unref);
+  g_clear_pointer (&self->destroyed_sources, g_ptr_array_unref);
   asab_id_table_clear (&self->ids);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_weak_ref_clear (&self->application);
+  asab_refusal_log_clear (&self->refusal_log);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (asab_task_service_parent_class)->finalize (object);
@@ -2160,10 +2938,10 @@ asab_task_service_get_property (GObject    *object,
       g_value_set_uint (value, asab_task_service_get_stop_timeout (self));
       break;
     case PROP_N_RUNNING:
-      g_value_set_uint (value, asab_task_service_get_n_running (self));
+      g_value_set_uint (value, service_n_running (self));
       break;
     case PROP_N_QUEUED:
-      g_value_set_uint (value, asab_task_service_get_n_queued (self));
+      g_value_set_uint (value, service_n_queued (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2200,27 +2978,12 @@ asab_task_service_set_property (GObject      *object,
     }
 }
 
-/* Binds the library's gettext domain to where it is installed, unless the
- * application bound it already, to a relocated folder say: a domain that
- * was never bound answers with gettext's default folder, as a domain that
- * nobody uses does. */
-static void
-service_bind_textdomain (void)
-{
-  const char *bound = bindtextdomain (GETTEXT_PACKAGE, NULL);
-  const char *unbound = bindtextdomain (GETTEXT_PACKAGE "-unbound", NULL);
-
-  if (bound == NULL || g_strcmp0 (bound, unbound) == 0)
-    bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-}
-
 static void
 asab_task_service_class_init (AsabTaskServiceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  service_bind_textdomain ();
+  asab_task_log_bind_textdomain ();
 
   object_class->constructed = asab_task_service_constructed;
   object_class->dispose = asab_task_service_dispose;
@@ -2428,840 +3191,13 @@ static void
 asab_task_service_init (AsabTaskService *self)
 {
   g_mutex_init (&self->lock);
+  asab_refusal_log_init (&self->refusal_log);
   g_weak_ref_init (&self->application, NULL);
   asab_id_table_init (&self->ids);
   self->cancelled_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-  self->gone_sources = g_ptr_array_new ();
+  self->destroyed_sources = g_ptr_array_new ();
   self->spare_cancellables = g_ptr_array_new_with_free_func (g_object_unref);
   self->stop_timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
-}
-
-/* Public API */
-
-/**
- * asab_task_service_new:
- * @context: (nullable): the main context to run tasks on, or %NULL for the
- *   thread-default main context of the calling thread
- *
- * Creates a task service.
- *
- * Returns: (transfer full): a new task service
- *
- * Since: 1.0
- */
-AsabTaskService *
-asab_task_service_new (GMainContext *context)
-{
-  return g_object_new (ASAB_TYPE_TASK_SERVICE,
-                       "context", context,
-                       NULL);
-}
-
-/**
- * asab_task_service_new_for_application:
- * @application: the application whose lifetime the service follows
- *
- * Creates a task service that runs tasks on the global default main
- * context, where g_application_run() runs, and follows the lifetime of the
- * application, as [property@Asab.TaskService:application] describes.
- *
- * Returns: (transfer full): a new task service
- *
- * Since: 1.0
- */
-AsabTaskService *
-asab_task_service_new_for_application (GApplication *application)
-{
-  g_return_val_if_fail (G_IS_APPLICATION (application), NULL);
-
-  return g_object_new (ASAB_TYPE_TASK_SERVICE,
-                       "context", g_main_context_default (),
-                       "application", application,
-                       NULL);
-}
-
-/**
- * asab_task_service_get_default:
- *
- * Gets the process's task service, which runs tasks on the global default
- * main context, the one `g_main_loop_run()` and `g_application_run()`
- * iterate in most programs.
- *
- * It is created on first use and lives as long as the process. It is safe
- * to call from any thread.
- *
- * Returns: (transfer none): the default task service
- *
- * Since: 1.0
- */
-AsabTaskService *
-asab_task_service_get_default (void)
-{
-  static AsabTaskService *default_service;
-
-  if (g_once_init_enter (&default_service))
-    g_once_init_leave (&default_service, asab_task_service_new (g_main_context_default ()));
-
-  return default_service;
-}
-
-/**
- * asab_task_service_get_context: (get-property context)
- * @self: a task service
- *
- * Gets the main context on which the service runs its tasks.
- *
- * Returns: (transfer none): the service's main context
- *
- * Since: 1.0
- */
-GMainContext *
-asab_task_service_get_context (AsabTaskService *self)
-{
-  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), NULL);
-
-  return self->context;
-}
-
-/**
- * asab_task_service_get_application: (get-property application)
- * @self: a task service
- *
- * Gets the application whose lifetime the service follows.
- *
- * Returns: (transfer none) (nullable): the application, or %NULL
- *
- * Since: 1.0
- */
-GApplication *
-asab_task_service_get_application (AsabTaskService *self)
-{
-  g_autoptr(GApplication) application = NULL;
-
-  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), NULL);
-
-  /* Transfer none is safe only while somebody else holds the application,
-   * which the caller must; the weak reference may clear at any time after.
-   */
-  application = g_weak_ref_get (&self->application);
-
-  return application;
-}
-
-/* Refuses a call: says so in the log, rate-limited, and releases at once
- * what the call was given. */
-static guint64
-service_refuse (AsabTaskService *self,
-                Refusal          reason,
-                const char      *name,
-                gpointer         data,
-                GDestroyNotify   release)
-{
-  service_log_refusal (self, reason, name);
-  if (release != NULL)
-    release (data);
-
-  return 0;
-}
-
-/* Whether a new task must be refused, and why. Reads without the lock: a
- * stop or a full queue that another thread causes at the same moment may
- * come just after this call. */
-static gboolean
-service_must_refuse (AsabTaskService *self,
-                     Refusal         *reason)
-{
-  if (service_is_stopping (self))
-    *reason = REFUSED_STOPPED;
-  else if (service_queue_is_full (self))
-    *reason = REFUSED_FULL;
-  else
-    return FALSE;
-
-  return TRUE;
-}
-
-/* Gives a record its id and counts it, on the context's thread. */
-static guint64
-service_register (AsabTaskService *self,
-                  TaskRecord      *rec)
-{
-  guint64 id;
-
-  g_mutex_lock (&self->lock);
-  id = asab_id_table_insert (&self->ids, &rec->id);
-  counter_add (rec->started ? &self->n_running : &self->n_queued, 1);
-  service_keep_alive_locked (self);
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
-
-  return id;
-}
-
-static const char *
-task_record_describe (TaskRecord *rec)
-{
-  if (rec->task != NULL)
-    return g_task_get_name (rec->task);
-  if (rec->kind == TASK_KIND_SOURCE)
-    return g_source_get_name (rec->source);
-
-  return task_record_name (rec);
-}
-
-/* Hands a record over to the context's thread, from a thread that cannot
- * own the context: the record waits in a locked queue, and a burst of calls
- * costs one g_main_context_invoke(). Its id is given at once, so that it
- * can be cancelled on its way.
- */
-static guint64
-service_hand_over (AsabTaskService *self,
-                   TaskRecord      *rec)
-{
-  gboolean need_handoff = FALSE;
-  gboolean refused = TRUE;
-  Refusal reason;
-  guint64 id = 0;
-
-  rec->state = TASK_STATE_IN_TRANSIT;
-
-  g_mutex_lock (&self->lock);
-  /* Checked again under the lock: a stop's sweep takes what is in transit
-   * under it, and nothing may join after that; producers that race for the
-   * last places in the queue are told apart here. */
-  if (service_is_stopping (self))
-    reason = REFUSED_STOPPED;
-  else if (!rec->started && service_queue_is_full (self))
-    reason = REFUSED_FULL;
-  else
-    {
-      refused = FALSE;
-      id = asab_id_table_insert (&self->ids, &rec->id);
-      g_queue_push_tail_link (&self->in_transit, &rec->link);
-      counter_add (&self->n_in_transit, 1);
-      service_keep_alive_locked (self);
-      need_handoff = !self->handoff_pending;
-      self->handoff_pending = TRUE;
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (refused)
-    {
-      service_log_refusal (self, reason, task_record_describe (rec));
-      task_record_release (rec);
-      return 0;
-    }
-
-  if (need_handoff)
-    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
-                                handoff_cb, g_object_ref (self), g_object_unref);
-
-  return id;
-}
-
-/* Takes what other threads handed over, so that a thread that could not
- * own the context a moment ago sees its tasks start in the order it
- * scheduled them. */
-static inline void
-service_take_hand_overs (AsabTaskService *self)
-{
-  if (counter_get (&self->n_in_transit) > 0)
-    {
-      service_receive_in_transit (self);
-      service_take_arrivals (self);
-    }
-}
-
-/* Queues a task on the context's thread. */
-static guint64
-service_queue_task (AsabTaskService *self,
-                    TaskKind         kind,
-                    const char      *name,
-                    AsabTaskFunc     func,
-                    gpointer         user_data,
-                    GDestroyNotify   destroy)
-{
-  TaskRecord *rec;
-  gboolean prime_now;
-  guint64 id;
-
-  service_take_hand_overs (self);
-
-  /* Primed now when every task ahead of it is, and few are: then it starts
-   * on the next dispatch. Otherwise its turn will come. */
-  prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD;
-
-  rec = task_record_new_func (kind, prime_now ? NULL : name, func, user_data, destroy);
-  if (prime_now)
-    {
-      rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
-      rec->stamp = service_iteration (self);
-    }
-
-  id = service_register (self, rec);
-  task_record_move (self, rec, TASK_STATE_QUEUED);
-  if (prime_now)
-    self->n_primed++;
-  service_update_hold (self);
-
-  return id;
-}
-
-static guint64
-service_schedule (AsabTaskService *self,
-                  TaskKind         kind,
-                  const char      *name,
-                  AsabTaskFunc     func,
-                  gpointer         user_data,
-                  GDestroyNotify   destroy)
-{
-  Refusal reason;
-  gboolean acquired;
-  guint64 id;
-
-  if (service_must_refuse (self, &reason))
-    return service_refuse (self, reason, name, user_data, destroy);
-
-  if (!service_enter (self, &acquired))
-    return service_hand_over (self, task_record_new_func (kind, name, func, user_data, destroy));
-
-  id = service_queue_task (self, kind, name, func, user_data, destroy);
-  service_leave (self, acquired);
-
-  return id;
-}
-
-/**
- * asab_task_service_schedule: (skip)
- * @self: a task service
- * @func: the function that runs the task
- * @user_data: data for @func
- *
- * Schedules an unnamed task; see [method@Asab.TaskService.schedule_full].
- *
- * Returns: the id of the task, or 0 if it was refused
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_schedule (AsabTaskService *self,
-                            AsabTaskFunc     func,
-                            gpointer         user_data)
-{
-  return asab_task_service_schedule_full (self, NULL, func, user_data, NULL);
-}
-
-/**
- * asab_task_service_schedule_full: (rename-to asab_task_service_schedule)
- * @self: a task service
- * @name: (nullable): the task's name, for logs and [method@Gio.Task.get_name]
- * @func: (scope notified) (closure user_data) (destroy destroy): the
- *   function that runs the task
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data once the task has ended, or at
- *   once if the call is refused
- *
- * Schedules a task for fire-and-forget execution on the service's context.
- *
- * @func runs later, never inside this call, with a `GTask` whose source
- * object is the service, whose name is @name and whose cancellable is the
- * task's own. The task ends when @func, then or later, completes that
- * `GTask`; a value it returns is freed by the service. When the task has
- * ended, a failure is reported (see [signal@Asab.TaskService::task-failed]),
- * [signal@Asab.TaskService::task-done] is emitted, and @destroy is called,
- * never while @func is still running.
- *
- * After [method@Asab.TaskService.stop_async], or beyond
- * [property@Asab.TaskService:max-queued], the call is refused: it logs a
- * warning (at most one every ten seconds for each reason, with the number
- * of refusals in between), calls @destroy and returns 0.
- *
- * It may be called from any thread. On the thread that holds the service's
- * context, or from one whose thread-default context it is and that can
- * acquire it for the call (g_main_context_invoke() decides the same way),
- * the task is queued at once; from any other thread it is handed over as
- * [method@Asab.TaskService.schedule_threadsafe] does.
- *
- * Returns: the id of the task, greater than 0 and unique within the
- *   service, or 0 if it was refused
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_schedule_full (AsabTaskService *self,
-                                 const char      *name,
-                                 AsabTaskFunc     func,
-                                 gpointer         user_data,
-                                 GDestroyNotify   destroy)
-{
-  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), if (destroy) destroy (user_data));
-  return_refused_if_fail (func != NULL, if (destroy) destroy (user_data));
-
-  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy);
-}
-
-/**
- * asab_task_service_schedule_threadsafe:
- * @self: a task service
- * @name: (nullable): the task's name
- * @func: (scope notified) (closure user_data) (destroy destroy): the
- *   function that runs the task
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data once the task has ended, or at
- *   once if the call is refused
- *
- * Schedules a task like [method@Asab.TaskService.schedule_full], from any
- * thread.
- *
- * From a thread that does not hold the service's context, the task is
- * handed to the context with g_main_context_invoke(); a burst of calls
- * shares one hand-off. On the thread that holds it, the call is
- * [method@Asab.TaskService.schedule_full]. Tasks scheduled from one thread
- * start in the order in which they were scheduled, whichever of the two
- * calls scheduled them. @func runs, and @destroy is called, on the
- * service's context. When the call is refused, @destroy is called at once,
- * on the calling thread.
- *
- * Returns: the id of the task, or 0 if it was refused
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_schedule_threadsafe (AsabTaskService *self,
-                                       const char      *name,
-                                       AsabTaskFunc     func,
-                                       gpointer         user_data,
-                                       GDestroyNotify   destroy)
-{
-  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), if (destroy) destroy (user_data));
-  return_refused_if_fail (func != NULL, if (destroy) destroy (user_data));
-
-  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy);
-}
-
-/**
- * asab_task_service_schedule_in_thread:
- * @self: a task service
- * @name: (nullable): the task's name
- * @func: (scope notified) (closure user_data) (destroy destroy): the
- *   function that runs the task, on a worker thread
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data once the task has ended, or at
- *   once if the call is refused
- *
- * Schedules blocking work (files, name lookups, a database driver) to run
- * on a worker thread, as g_task_run_in_thread() does.
- *
- * @func must complete its `GTask` before it returns; a function that
- * returns without completing it fails the task with the message “The
- * function returned without completing its task”. The task's end is
- * reported on the service's context once @func has returned, and @destroy
- * is called there. Unlike a `GTaskThreadFunc`, @func has a user data
- * argument, so that bindings can call it.
- *
- * The `GTask` that @func receives is not the one that GLib runs in the
- * thread, so that the service can tell whether @func completed it:
- * g_task_set_return_on_cancel() has no effect on it. For a blocking call
- * that cannot be cancelled, run a `GTask` of your own with
- * g_task_run_in_thread() and give it to
- * [method@Asab.TaskService.schedule_task].
- *
- * GJS cannot run a JavaScript function on another thread: from GJS, such a
- * task fails as above without the function running.
- *
- * Returns: the id of the task, or 0 if it was refused
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_schedule_in_thread (AsabTaskService *self,
-                                      const char      *name,
-                                      AsabTaskFunc     func,
-                                      gpointer         user_data,
-                                      GDestroyNotify   destroy)
-{
-  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), if (destroy) destroy (user_data));
-  return_refused_if_fail (func != NULL, if (destroy) destroy (user_data));
-
-  return service_schedule (self, TASK_KIND_THREAD, name, func, user_data, destroy);
-}
-
-/**
- * asab_task_service_run_forever:
- * @self: a task service
- * @name: (nullable): the task's name
- * @func: (scope notified) (closure user_data) (destroy destroy): the
- *   function that runs the task
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data once the task has ended for good,
- *   or at once if the call is refused
- *
- * Schedules a function that is expected to run forever: each time its task
- * ends, a failure is reported and @func is started again with a new
- * `GTask`.
- *
- * After a run shorter than 5 s, the restart waits: 5 ms after the first
- * such run, twice as long after each further one, at most 2 s. After a run
- * of 5 s or more it restarts at once, and the delay starts again from 5 ms.
- * So a function that fails at once cannot spin, and a function that keeps
- * failing is not logged more than once every 2 s.
- * [method@Asab.TaskService.cancel] with the returned id, or
- * [method@Asab.TaskService.stop_async], ends it for good;
- * [signal@Asab.TaskService::task-done] is emitted then, once.
- *
- * Returns: the id of the task, the same for every run, or 0 if it was
- *   refused
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_run_forever (AsabTaskService *self,
-                               const char      *name,
-                               AsabTaskFunc     func,
-                               gpointer         user_data,
-                               GDestroyNotify   destroy)
-{
-  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), if (destroy) destroy (user_data));
-  return_refused_if_fail (func != NULL, if (destroy) destroy (user_data));
-
-  return service_schedule (self, TASK_KIND_FOREVER, name, func, user_data, destroy);
-}
-
-/**
- * asab_task_service_schedule_task:
- * @self: a task service
- * @task: (transfer none): a `GTask` that has not completed yet, created on
- *   the service's context
- *
- * Tracks an existing `GTask` as a task of the service: it counts as
- * running until it completes, its cancellable is cancelled by
- * [method@Asab.TaskService.stop_async] and [method@Asab.TaskService.cancel],
- * and [signal@Asab.TaskService::task-done] is emitted when
- * [property@Gio.Task:completed] becomes %TRUE.
- *
- * The task's own callback still gets its result, and reporting a failure
- * is left to it: task-done's error is %NULL on success, a
- * %G_IO_ERROR_CANCELLED error if the task's cancellable was cancelled, and
- * a generic error otherwise. A `GTask` without a cancellable cannot be
- * cancelled: a stop waits for it until its timeout. Cancelling it, by
- * [method@Asab.TaskService.cancel] or a stop, cancels its `GCancellable`,
- * and with it any other work that shares that cancellable.
- *
- * From a thread that does not hold the service's context, the task is
- * handed over as [method@Asab.TaskService.schedule_threadsafe] describes;
- * it may complete on its way.
- *
- * Returns: the id of the task, or 0 if it was refused
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_schedule_task (AsabTaskService *self,
-                                 GTask           *task)
-{
-  TaskRecord *rec;
-  gboolean acquired;
-  guint64 id;
-
-  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
-  g_return_val_if_fail (G_IS_TASK (task), 0);
-  g_return_val_if_fail (!g_task_get_completed (task), 0);
-  g_return_val_if_fail (g_task_get_source_tag (task) != asab_task_service_task_tag, 0);
-  g_return_val_if_fail (g_object_get_qdata (G_OBJECT (task), adopted_quark) == NULL, 0);
-  g_return_val_if_fail (g_task_get_context (task) == self->context, 0);
-
-  if (service_is_stopping (self))
-    return service_refuse (self, REFUSED_STOPPED, g_task_get_name (task), NULL, NULL);
-
-  rec = task_record_new (TASK_KIND_GTASK, NULL);
-  rec->task = g_object_ref (task);
-  rec->started = TRUE;
-  /* Marks the task as tracked, and finds the service from it. */
-  g_object_set_qdata (G_OBJECT (task), adopted_quark, self);
-
-  if (!service_enter (self, &acquired))
-    return service_hand_over (self, rec);
-
-  id = service_register (self, rec);
-  service_adopt_task (self, rec);
-  service_update_hold (self);
-  service_leave (self, acquired);
-
-  return id;
-}
-
-/**
- * asab_task_service_schedule_source:
- * @self: a task service
- * @source: (transfer full): a `GSource` that is not attached to a context
- *
- * Attaches @source to the service's context and tracks it as a task that
- * ends when the source is destroyed: when its callback returns
- * %G_SOURCE_REMOVE, or when g_source_destroy() is called on it.
- * [method@Asab.TaskService.cancel] and [method@Asab.TaskService.stop_async]
- * destroy it.
- *
- * The task's `GTask`, as given to [signal@Asab.TaskService::task-done], is
- * named after the source. Do not replace the source's callback once it has
- * been scheduled.
- *
- * From a thread that does not hold the service's context, the source is
- * handed over as [method@Asab.TaskService.schedule_threadsafe] describes,
- * and attached by the context's thread; cancelled on its way, it is never
- * attached.
- *
- * Returns: the id of the task, or 0 if it was refused, in which case the
- *   source has been unreferenced
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_schedule_source (AsabTaskService *self,
-                                   GSource         *source)
-{
-  TaskRecord *rec;
-  gboolean acquired;
-  guint64 id;
-
-  g_return_val_if_fail (source != NULL, 0);
-  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), g_source_unref (source));
-  return_refused_if_fail (!g_source_is_destroyed (source), g_source_unref (source));
-  return_refused_if_fail (g_source_get_context (source) == NULL, g_source_unref (source));
-
-  if (service_is_stopping (self))
-    return service_refuse (self, REFUSED_STOPPED, g_source_get_name (source),
-                           source, (GDestroyNotify) g_source_unref);
-
-  rec = task_record_new (TASK_KIND_SOURCE, NULL);
-  rec->source = source;
-  rec->started = TRUE;
-
-  if (!service_enter (self, &acquired))
-    return service_hand_over (self, rec);
-
-  rec->task = service_task_new (self, rec, g_source_get_name (source),
-                                service_take_cancellable (self));
-  id = service_register (self, rec);
-  service_attach_source (self, rec);
-  service_update_hold (self);
-  service_leave (self, acquired);
-
-  return id;
-}
-
-/**
- * asab_task_service_cancel:
- * @self: a task service
- * @task_id: an id returned when a task was scheduled
- *
- * Cancels a task, from any thread.
- *
- * A task that has not started ends as cancelled without its function ever
- * running. A running task has its cancellable cancelled and ends when its
- * function completes it; a `GSource` is destroyed; a forever task is not
- * started again. The cancellable of a `GTask` given to
- * [method@Asab.TaskService.schedule_task] is cancelled even when other work
- * shares it.
- *
- * Returns: %TRUE if the task was live, %FALSE if @task_id is unknown or
- *   the task has already ended
- *
- * Since: 1.0
- */
-gboolean
-asab_task_service_cancel (AsabTaskService *self,
-                          guint64          task_id)
-{
-  TaskRecord *rec;
-  g_autoptr(GCancellable) cancellable = NULL;
-  GSource *source = NULL;
-
-  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), FALSE);
-
-  g_mutex_lock (&self->lock);
-  rec = asab_id_table_lookup (&self->ids, task_id);
-  if (rec == NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      return FALSE;
-    }
-
-  /* Once is enough: a thread that keeps cancelling must not make the
-   * dispatcher's work grow. */
-  if (rec->cancel_requested)
-    {
-      g_mutex_unlock (&self->lock);
-      return TRUE;
-    }
-  rec->cancel_requested = TRUE;
-
-  /* A task that has no GTask yet gets a cancelled cancellable with it. */
-  if (rec->task != NULL)
-    {
-      GCancellable *c = g_task_get_cancellable (rec->task);
-
-      if (c != NULL)
-        cancellable = g_object_ref (c);
-      /* From another thread, the dispatcher destroys it. */
-      if (rec->kind == TASK_KIND_SOURCE && g_main_context_is_owner (self->context))
-        source = g_source_ref (rec->source);
-    }
-  g_array_append_val (self->cancelled_ids, task_id);
-  service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
-
-  if (cancellable != NULL)
-    g_cancellable_cancel (cancellable);
-  if (source != NULL)
-    {
-      g_source_destroy (source);
-      g_source_unref (source);
-    }
-
-  return TRUE;
-}
-
-/**
- * asab_task_service_stop_async:
- * @self: a task service
- * @cancellable: (nullable): cancels the wait, not the stop
- * @callback: (scope async) (closure user_data): called when the service has
- *   stopped
- * @user_data: data for @callback
- *
- * Stops the service, as ASAB's `finalize()` does.
- *
- * From now on no task is accepted: scheduling returns 0, logs a warning
- * and calls the destroy notify. Tasks that have not started end as
- * cancelled; running tasks, forever tasks and `GSource`s are cancelled.
- * The operation completes when every task has ended, or when
- * [property@Asab.TaskService:stop-timeout] has passed: then the warning
- * “R+Q pending and incomplete tasks” is logged, with the numbers of tasks
- * still running and still queued, and the operation fails with
- * %G_IO_ERROR_TIMED_OUT. Those tasks still get their
- * [signal@Asab.TaskService::task-done] if they end later.
- *
- * Stopping a stopped service is harmless: it completes when no task is
- * left, or fails again after the timeout.
- *
- * It may be called from any thread; @callback is called on the
- * thread-default main context of the calling thread.
- *
- * Since: 1.0
- */
-void
-asab_task_service_stop_async (AsabTaskService     *self,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  gboolean acquired;
-
-  g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, asab_task_service_stop_async);
-  g_task_set_name (task, "[asab] stop");
-
-  service_request_stop (self);
-
-  /* The wait belongs to the context's thread; the result comes back to
-   * the caller's context, as a GTask returns from any thread. */
-  if (!service_enter (self, &acquired))
-    {
-      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
-                                  stop_wait_begin_cb, g_steal_pointer (&task), g_object_unref);
-      return;
-    }
-
-  stop_wait_begin (self, task);
-  service_leave (self, acquired);
-}
-
-/**
- * asab_task_service_stop_finish:
- * @self: a task service
- * @result: the result given to the callback
- * @error: return location for a #GError
- *
- * Finishes [method@Asab.TaskService.stop_async].
- *
- * Returns: %TRUE when every task has ended; %FALSE with
- *   %G_IO_ERROR_TIMED_OUT when some were still pending after the stop
- *   timeout
- *
- * Since: 1.0
- */
-gboolean
-asab_task_service_stop_finish (AsabTaskService  *self,
-                               GAsyncResult     *result,
-                               GError          **error)
-{
-  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == asab_task_service_stop_async, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/**
- * asab_task_service_stop:
- * @self: a task service
- * @cancellable: (nullable): cancels the wait, not the stop
- * @error: return location for a #GError
- *
- * Stops the service like [method@Asab.TaskService.stop_async], and waits
- * until the stop has completed or timed out.
- *
- * From the thread that runs the service's context, or one that can
- * acquire it, it runs the context meanwhile, since the tasks end there. It
- * may be called from a signal handler of the service or from a task's
- * function: a task that has completed its `GTask` counts as ended even
- * while its function is still on the stack, but one that has not cannot
- * end before its function returns, so the stop then waits for it until the
- * stop timeout. From any other thread it waits for the thread that runs
- * the context to stop the service, so that thread must not be waiting for
- * this one.
- *
- * Returns: %TRUE when every task has ended; %FALSE with
- *   %G_IO_ERROR_TIMED_OUT when some were still pending after the stop
- *   timeout, or with %G_IO_ERROR_CANCELLED when @cancellable ended the
- *   wait
- *
- * Since: 1.0
- */
-gboolean
-asab_task_service_stop (AsabTaskService  *self,
-                        GCancellable     *cancellable,
-                        GError          **error)
-{
-  g_autoptr(GMainContext) wait_context = NULL;
-  StopSync sync = { 0 };
-  gboolean acquired;
-
-  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), FALSE);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (service_enter (self, &acquired))
-    wait_context = g_main_context_ref (self->context);
-  else
-    wait_context = g_main_context_new ();
-
-  g_object_ref (self);
-  g_main_context_push_thread_default (wait_context);
-  stop_sync_begin (self, &sync, cancellable);
-  stop_sync_wait (&sync);
-  g_main_context_pop_thread_default (wait_context);
-  service_leave (self, acquired);
-  g_object_unref (self);
-
-  if (!sync.ok)
-    g_propagate_error (error, sync.error);
-
-  return sync.ok;
 }
 
 /**
@@ -3280,7 +3216,7 @@ asab_task_service_get_n_running (AsabTaskService *self)
 {
   g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
 
-  return counter_get (&self->n_running);
+  return service_n_running (self);
 }
 
 /**
@@ -3299,7 +3235,7 @@ asab_task_service_get_n_queued (AsabTaskService *self)
 {
   g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), 0);
 
-  return counter_get (&self->n_queued) + counter_get (&self->n_in_transit);
+  return service_n_queued (self);
 }
 
 /**
