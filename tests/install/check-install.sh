@@ -10,6 +10,7 @@
 #
 # The build is described by the environment, which tests/install/meson.build
 # sets: BUILD_ROOT, PREFIX, LIBDIR and DATADIR (absolute), MESON, CC,
+# GLIB_VERSION (the GLib version that the library needs, "2.74"),
 # HAVE_GIR and HAVE_DOCS ('true' or 'false'), DOCDIR (where the manual goes),
 # PYTHON (a Python with PyGObject, or empty), and INSTALL_TAGS (optional: the
 # install tags to install, all when empty).
@@ -31,7 +32,7 @@ fi
 c_source=$1
 py_source=$2
 
-for var in BUILD_ROOT PREFIX LIBDIR DATADIR MESON CC HAVE_GIR HAVE_DOCS DOCDIR; do
+for var in BUILD_ROOT PREFIX LIBDIR DATADIR MESON CC HAVE_GIR HAVE_DOCS DOCDIR GLIB_VERSION; do
   eval "value=\${$var:-}"
   if [ -z "$value" ]; then
     echo "check-install.sh: $var is not set" >&2
@@ -124,6 +125,19 @@ relocate_pkg_config () {
   esac
 }
 
+# asab-1.0.pc requires the GLib version that the library needs, so that
+# pkg-config refuses an older GLib instead of the compiler failing later.
+glib_versions_required () {
+  requires=$(pkg-config --print-requires asab-1.0) || return 1
+  echo "requires: $requires"
+  for module in glib-2.0 gobject-2.0 gio-2.0; do
+    if ! echo "$requires" | grep -qx "$module >= $GLIB_VERSION"; then
+      echo "asab-1.0.pc does not require $module >= $GLIB_VERSION"
+      return 1
+    fi
+  done
+}
+
 compile_program () {
   # Word splitting wanted: CC may be a command with arguments, and the flags
   # are several words.
@@ -168,6 +182,7 @@ step "meson install --destdir" install_into_destdir
 step "the library and asab-1.0.pc are installed" \
   files_installed "$installed_pc" "$installed_libdir/libasab-1.0.so.0"
 step "pkg-config finds the installed asab-1.0" relocate_pkg_config
+step "asab-1.0.pc requires GLib $GLIB_VERSION" glib_versions_required
 step "a program compiles against the installed headers and library" compile_program
 step "the program runs a task with the installed library" run_program
 if [ "$HAVE_GIR" != true ]; then
