@@ -134,6 +134,9 @@ step "the parent gets none of asab-glib's tests, examples or benchmarks" \
   nothing_extra "$tmp/build-parent"
 step "the parent builds, and its test runs with its own default setup" \
   build_and_test "$tmp/build-parent"
+step "g-ir-scanner's warnings are not fatal for the parent, which has no -Dwerror" \
+  "$here/../install/check-gir-warnings.sh" "$tmp/build-parent" \
+    subprojects/asab-glib/introspection/Asab-1.0.gir false
 
 step "a parent project with GLib as a subproject too" \
   parent_project "$tmp/parent-glib" glib
