@@ -40,22 +40,7 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-n=0
-
-# step DESCRIPTION COMMAND [ARG...]: runs the command, its output going to
-# standard error, and reports it; gives up at the first failure.
-step () {
-  description=$1
-  shift
-  n=$((n + 1))
-  if "$@" >&2; then
-    echo "ok $n - $description"
-  else
-    echo "not ok $n - $description"
-    echo "Bail out! $description failed"
-    exit 1
-  fi
-}
+. "$here/../tap-steps.sh"
 
 # parent_project DIR [glib]: the parent project in DIR, with asab-glib as a
 # subproject, and the stand-in GLib too when asked.
@@ -150,4 +135,4 @@ step "asab-glib as the main project with GLib as a subproject" \
   main_project "$tmp/main"
 step "it configures without asking GLib's pkg-config file" configure_main
 
-echo "1..$n"
+steps_done
