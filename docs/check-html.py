@@ -7,7 +7,10 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Usage: check-html.py DOCS_DIR
+# Usage: check-html.py DOCS_DIR PROJECT_URL HEADER...
+#
+# PROJECT_URL is where the "View source" links lead; the HEADERs are the
+# version headers, each of whose macros the manual must document.
 #
 # Prints TAP.
 
@@ -18,6 +21,8 @@ import re
 import sys
 import urllib.parse
 
+DEFINE_RE = re.compile(r'^\s*#\s*define\s+(ASAB_[A-Z0-9_]+)', re.MULTILINE)
+UNDEF_RE = re.compile(r'^\s*#\s*undef\s+(ASAB_[A-Z0-9_]+)', re.MULTILINE)
 CODE_BLOCK_RE = re.compile(r'<div class="codehilite"><pre>(.*?)</pre></div>', re.DOTALL)
 TAG_RE = re.compile(r'<[^>]*>')
 
@@ -74,17 +79,56 @@ class Checks:
 
 
 def main(argv):
-    if len(argv) != 2:
-        print(f'usage: {argv[0]} DOCS_DIR', file=sys.stderr)
+    if len(argv) < 4:
+        print(f'usage: {argv[0]} DOCS_DIR PROJECT_URL HEADER...', file=sys.stderr)
         return 2
+    project_url = argv[2]
+    headers = argv[3:]
 
     checks = Checks(argv[1])
 
-    checks.check('the index leads to the class and the overview', lambda: checks.page_says(
+    checks.check('the index leads to the class and the pages', lambda: checks.page_says(
         'index.html',
         'href="class.TaskService.html"',
         'href="overview.html"',
+        'href="javascript.html"',
+        'href="versioning.html"',
     ))
+    checks.check('the index lists the dependencies and where the project lives', lambda: checks.page_says(
+        'index.html',
+        'href="https://docs.gtk.org/gobject/"',
+        'href="https://docs.gtk.org/gio/"',
+        f'href="{project_url}"',
+    ))
+    checks.check("a symbol's page links to its source", lambda: checks.page_says(
+        'class.TaskService.html',
+        f'href="{project_url}/blob/main/src/asab-task-service.c#L',
+    ))
+    checks.check('the JavaScript page shows the pattern for async functions', lambda: checks.page_says(
+        'javascript.html',
+        'gjs -m',
+        'scheduleAsync',
+        'return_error_if_cancelled',
+    ))
+
+    def macros_documented():
+        macros = set()
+        for header in headers:
+            with open(header, encoding='utf-8') as f:
+                text = f.read()
+            # A macro that the header undefines again is its own business.
+            macros.update(set(DEFINE_RE.findall(text)) - set(UNDEF_RE.findall(text)))
+        text = ''
+        for name in os.listdir(checks.docs_dir):
+            if name.endswith('.html'):
+                text += checks.read(name)
+        problems = [f'no page names {macro}' for macro in sorted(macros)
+                    if not re.search(rf'\b{macro}\b', text)]
+        if len(macros) < 10:
+            problems.append(f'only {len(macros)} macros found in {", ".join(headers)}')
+        return problems
+
+    checks.check('the manual documents every macro of the version headers', macros_documented)
     checks.check('the class page documents AsabTaskService', lambda: checks.page_says(
         'class.TaskService.html',
         'AsabTaskService',

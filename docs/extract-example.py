@@ -10,7 +10,8 @@
 #
 # The page must have exactly one fenced code block in LANGUAGE (```c,
 # ```python, ```js): the complete program. Other snippets use other
-# languages or inline code.
+# languages or inline code; a JavaScript snippet that is not the program is
+# a ```javascript block, highlighted the same.
 
 import re
 import sys

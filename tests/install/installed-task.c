@@ -7,11 +7,17 @@
  * check-install.sh compiles it with `pkg-config --cflags --libs asab-1.0`
  * pointed at the installed tree, then runs it: it schedules a task, which
  * completes from an idle callback, and checks what task-done reports.
+ *
+ * With --localedir, it asks gettext instead where the library's messages
+ * are looked for, and where those of a domain that nobody bound would be:
+ * it prints the two folders, one a line.
  */
 
 #include <asab.h>
 
+#include <libintl.h>
 #include <locale.h>
+#include <string.h>
 
 #if !ASAB_CHECK_VERSION (1, 0, 0)
 # error "asab.h says that it is older than 1.0.0"
@@ -69,17 +75,47 @@ time_out (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-int
-main (void)
+static void
+stopped (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
 {
+  gboolean *stop_done = user_data;
+
+  asab_task_service_stop_finish (ASAB_TASK_SERVICE (object), result, NULL);
+  *stop_done = TRUE;
+}
+
+static int
+print_localedirs (void)
+{
+  /* The library binds its gettext domain when it makes its first service. */
   g_autoptr(AsabTaskService) service = asab_task_service_new (NULL);
+
+  g_print ("%s\n", bindtextdomain ("asab-1.0", NULL));
+  g_print ("%s\n", bindtextdomain ("asab-installed-task-unbound", NULL));
+
+  return 0;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(AsabTaskService) service = NULL;
   Done done = { NULL, FALSE, 0 };
   gboolean timed_out = FALSE;
+  gboolean stop_done = FALSE;
   guint timeout_id;
   guint64 id;
   int status = 0;
 
   setlocale (LC_ALL, "");
+
+  if (argc == 2 && strcmp (argv[1], "--localedir") == 0)
+    return print_localedirs ();
+
+  service = asab_task_service_new (NULL);
 
   g_signal_connect (service, "task-done", G_CALLBACK (task_done), &done);
 
@@ -93,12 +129,18 @@ main (void)
   timeout_id = g_timeout_add_seconds (TIMEOUT_SECONDS, time_out, &timed_out);
   while (done.n_done == 0 && !timed_out)
     g_main_context_iteration (NULL, TRUE);
+  asab_task_service_stop_async (service, NULL, stopped, &stop_done);
+  while (!stop_done && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
   if (!timed_out)
     g_source_remove (timeout_id);
 
-  asab_task_service_stop (service, NULL, NULL);
-
-  if (done.n_done != 1)
+  if (!stop_done)
+    {
+      g_printerr ("installed-task: the stop did not complete\n");
+      status = 1;
+    }
+  else if (done.n_done != 1)
     {
       g_printerr ("installed-task: task-done was emitted %u times, not once\n", done.n_done);
       status = 1;
@@ -110,8 +152,9 @@ main (void)
       status = 1;
     }
   else
-    g_print ("installed-task: task %" G_GUINT64_FORMAT " done, with asab %s\n",
-             id, ASAB_VERSION_S);
+    g_print ("installed-task: task %" G_GUINT64_FORMAT " done, with asab %s (library %u.%u.%u)\n",
+             id, ASAB_VERSION_S, asab_get_major_version (), asab_get_minor_version (),
+             asab_get_micro_version ());
 
   g_free (done.name);
 

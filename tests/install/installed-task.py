@@ -64,11 +64,19 @@ def main(typelib_dir, override_file):
         timed_out.append(True)
         return GLib.SOURCE_REMOVE
 
+    stopped = []
+
+    def on_stopped(service, result):
+        service.stop_finish(result)
+        stopped.append(True)
+
     GLib.timeout_add_seconds(TIMEOUT_SECONDS, time_out)
     context = GLib.MainContext.default()
     while not done and not timed_out:
         context.iteration(True)
-    service.stop()
+    service.stop_async(None, on_stopped)
+    while not stopped and not timed_out:
+        context.iteration(True)
 
     if done != [('installed', None)]:
         fail(f'task-done reported {done}, not one success of task “installed”')
