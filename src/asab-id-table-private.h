@@ -42,6 +42,9 @@ gpointer  asab_id_table_lookup (AsabIdTable *table,
 void      asab_id_table_remove (AsabIdTable *table,
                                 guint64     *item);
 void      asab_id_table_compact (AsabIdTable *table);
+void      asab_id_table_foreach (AsabIdTable *table,
+                                 GFunc        func,
+                                 gpointer     user_data);
 gsize     asab_id_table_size   (AsabIdTable *table);
 
 G_END_DECLS

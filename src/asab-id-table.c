@@ -142,6 +142,17 @@ asab_id_table_compact (AsabIdTable *table)
     table->shrink_blocked_at = 0;
 }
 
+/* Calls @func for every item, in no order. */
+void
+asab_id_table_foreach (AsabIdTable *table,
+                       GFunc        func,
+                       gpointer     user_data)
+{
+  for (gsize slot = 0; table->slots != NULL && slot <= table->mask; slot++)
+    if (table->slots[slot] != NULL)
+      func (table->slots[slot], user_data);
+}
+
 gsize
 asab_id_table_size (AsabIdTable *table)
 {

@@ -13,6 +13,7 @@
 #include "asab-dispatch-source-private.h"
 #include "asab-id-table-private.h"
 #include "asab-marshal.h"
+#include "asab-task-list-private.h"
 #include "asab-task-log-private.h"
 
 /**
@@ -166,6 +167,11 @@ typedef struct _TaskRecord
   /* Written under the lock by the thread that holds the context, which
    * also reads it without the lock; cancel() reads it under the lock. */
   GTask *task;
+  /* Its item in the task list, if the service has one: the same rules;
+   * set_progress() reads it under the lock. */
+  AsabTaskInfo *info;
+  /* Set before the record is shared: for schedule_for_object(). */
+  struct _OwnerWatch *watch;
   /* Set before the record is shared. */
   union {
     struct {
@@ -259,6 +265,8 @@ struct _AsabTaskService
   GPtrArray *to_destroy;
   /* The stop that the application's shutdown started, if any. */
   StopSync *shutdown_stop;
+  /* The task list, once this thread has filled it. */
+  AsabTaskList *list;
   guint processing;
   /* Tasks that have ended but are still counted as running or queued until
    * their task-done; those of them whose end cannot be processed before the
@@ -279,6 +287,10 @@ struct _AsabTaskService
   GQueue received;
   GArray *cancelled_ids;
   GPtrArray *destroyed_sources;
+  /* The task list, from the first get_tasks(), and the ids of the tasks
+   * whose progress changed. */
+  AsabTaskList *task_list;
+  GArray *progress_ids;
   gboolean hand_over_pending;
   gboolean wake_pending;
   gboolean holding_application;
@@ -329,6 +341,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 static guint cancelled_signal_id;
 static GQuark adopted_quark;
+static GQuark gtask_id_quark;
 
 static inline guint
 counter_get (atomic_uint *counter)
@@ -375,6 +388,20 @@ static void     service_attach_source          (AsabTaskService *self,
 static void     service_source_destroyed       (AsabTaskService *self,
                                                 TaskRecord      *rec);
 static void     service_update_hold            (AsabTaskService *self);
+static void     task_record_show               (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     task_record_map_gtask          (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     task_record_show_started       (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     task_record_show_cancelling    (TaskRecord      *rec);
+static void     task_record_hide               (AsabTaskService *self,
+                                                TaskRecord      *rec);
+static void     service_show_tasks             (AsabTaskService *self);
+static void     service_show_progress          (AsabTaskService *self,
+                                                GArray          *ids);
+static void     owner_watch_unref              (struct _OwnerWatch *watch);
+static void     task_record_unwatch_owner      (TaskRecord      *rec);
 static void     service_cancel_all             (AsabTaskService *self);
 static void     service_cancel_all_continue    (AsabTaskService *self);
 static void     service_check_stops            (AsabTaskService *self);
@@ -625,6 +652,7 @@ task_record_release_data (TaskRecord *rec)
 static void
 task_record_release (TaskRecord *rec)
 {
+  g_clear_pointer (&rec->watch, owner_watch_unref);
   task_record_release_data (rec);
   g_clear_object (&rec->task);
   g_free (rec);
@@ -665,10 +693,15 @@ task_record_free (AsabTaskService *self,
   GCancellable *cancellable = NULL;
 
   if (rec->kind == TASK_KIND_GTASK)
-    g_signal_handler_disconnect (rec->task, rec->completed_handler);
+    {
+      g_signal_handler_disconnect (rec->task, rec->completed_handler);
+      g_object_set_qdata (G_OBJECT (rec->task), gtask_id_quark, NULL);
+    }
   else
     cancellable = g_task_get_cancellable (rec->task);
 
+  if (rec->watch != NULL)
+    task_record_unwatch_owner (rec);
   task_record_release_data (rec);
   g_object_unref (rec->task);
   if (cancellable != NULL)
@@ -800,8 +833,11 @@ service_prime_records (AsabTaskService *self,
   g_mutex_unlock (&self->lock);
 
   for (guint i = 0; i < n_recs; i++)
-    if (recs[i]->state == TASK_STATE_QUEUED)
-      self->n_primed++;
+    {
+      if (recs[i]->state == TASK_STATE_QUEUED)
+        self->n_primed++;
+      task_record_map_gtask (self, recs[i]);
+    }
 
   /* Spare or new: no handler runs. */
   for (guint i = 0; i < n_cancelled; i++)
@@ -921,12 +957,13 @@ service_register (AsabTaskService *self,
 
 /* Queues a task on the context's thread. */
 static guint64
-service_queue_task (AsabTaskService *self,
-                    TaskKind         kind,
-                    const char      *name,
-                    AsabTaskFunc     func,
-                    gpointer         user_data,
-                    GDestroyNotify   destroy)
+service_queue_task (AsabTaskService    *self,
+                    TaskKind            kind,
+                    const char         *name,
+                    AsabTaskFunc        func,
+                    gpointer            user_data,
+                    GDestroyNotify      destroy,
+                    struct _OwnerWatch *watch)
 {
   TaskRecord *rec;
   gboolean prime_now;
@@ -939,6 +976,7 @@ service_queue_task (AsabTaskService *self,
   prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD;
 
   rec = task_record_new_func (kind, prime_now ? NULL : name, func, user_data, destroy);
+  rec->watch = watch;
   if (prime_now)
     {
       rec->task = service_task_new (self, rec, name, service_take_cancellable (self));
@@ -947,30 +985,41 @@ service_queue_task (AsabTaskService *self,
 
   id = service_register (self, rec);
   task_record_set_state (self, rec, TASK_STATE_QUEUED);
+  task_record_show (self, rec);
   service_update_hold (self);
 
   return id;
 }
 
+/* Schedules a task from any thread. The record takes @watch, if given. */
 static guint64
-service_schedule (AsabTaskService *self,
-                  TaskKind         kind,
-                  const char      *name,
-                  AsabTaskFunc     func,
-                  gpointer         user_data,
-                  GDestroyNotify   destroy)
+service_schedule (AsabTaskService    *self,
+                  TaskKind            kind,
+                  const char         *name,
+                  AsabTaskFunc        func,
+                  gpointer            user_data,
+                  GDestroyNotify      destroy,
+                  struct _OwnerWatch *watch)
 {
   AsabRefusal reason;
   gboolean acquired;
   guint64 id;
 
   if (service_must_refuse (self, &reason))
-    return service_refuse (self, reason, name, user_data, destroy);
+    {
+      g_clear_pointer (&watch, owner_watch_unref);
+      return service_refuse (self, reason, name, user_data, destroy);
+    }
 
   if (!service_enter (self, &acquired))
-    return service_hand_over (self, task_record_new_func (kind, name, func, user_data, destroy));
+    {
+      TaskRecord *rec = task_record_new_func (kind, name, func, user_data, destroy);
 
-  id = service_queue_task (self, kind, name, func, user_data, destroy);
+      rec->watch = watch;
+      return service_hand_over (self, rec);
+    }
+
+  id = service_queue_task (self, kind, name, func, user_data, destroy, watch);
   service_leave (self, acquired);
 
   return id;
@@ -1042,7 +1091,7 @@ asab_task_service_schedule_full (AsabTaskService *self,
   return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
   return_refused_if_fail (func != NULL, user_data, destroy);
 
-  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy);
+  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy, NULL);
 }
 
 /* ----------------------------------------------------------------------
@@ -1213,6 +1262,7 @@ service_take_received (AsabTaskService *self)
         default:
           g_assert_not_reached ();
         }
+      task_record_show (self, rec);
     }
 
   /* Cancelled on the way: they end now, not when their turn comes. */
@@ -1254,6 +1304,9 @@ service_cancel_by_id (AsabTaskService *self,
   if (rec == NULL)
     return;
 
+  if (rec->info != NULL)
+    task_record_show_cancelling (rec);
+
   if (rec->state == TASK_STATE_QUEUED || rec->state == TASK_STATE_DELAYED)
     {
       /* Its GTask comes now, to be given to task-done. */
@@ -1270,12 +1323,21 @@ service_take_requests (AsabTaskService *self)
 {
   g_autoptr(GArray) ids = NULL;
   g_autoptr(GPtrArray) destroyed = NULL;
+  g_autoptr(GArray) progress_ids = NULL;
+  gboolean fill_list;
 
   g_mutex_lock (&self->lock);
+  fill_list = self->task_list != NULL && self->list == NULL;
+  if (self->progress_ids->len > 0)
+    {
+      progress_ids = g_steal_pointer (&self->progress_ids);
+      self->progress_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+    }
   if (self->cancelled_ids->len > 0)
     {
       ids = g_steal_pointer (&self->cancelled_ids);
       self->cancelled_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->progress_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
     }
   if (self->destroyed_sources->len > 0)
     {
@@ -1289,6 +1351,11 @@ service_take_requests (AsabTaskService *self)
 
   for (guint i = 0; destroyed != NULL && i < destroyed->len; i++)
     service_source_destroyed (self, g_ptr_array_index (destroyed, i));
+
+  if (G_UNLIKELY (fill_list))
+    service_show_tasks (self);
+  if (G_UNLIKELY (progress_ids != NULL))
+    service_show_progress (self, progress_ids);
 }
 
 /**
@@ -1327,7 +1394,7 @@ asab_task_service_schedule_threadsafe (AsabTaskService *self,
   return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
   return_refused_if_fail (func != NULL, user_data, destroy);
 
-  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy);
+  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy, NULL);
 }
 
 /**
@@ -1509,6 +1576,9 @@ task_record_start (AsabTaskService *self,
       counter_add (&self->n_running, 1);
     }
 
+  if (G_UNLIKELY (rec->info != NULL))
+    task_record_show_started (self, rec);
+
   if (g_cancellable_is_cancelled (g_task_get_cancellable (rec->task)))
     {
       task_record_complete_cancelled (self, rec);
@@ -1645,6 +1715,8 @@ task_record_end (AsabTaskService *self,
   else
     counter_add (&self->n_queued, -1);
 
+  if (G_UNLIKELY (rec->info != NULL))
+    task_record_hide (self, rec);
   g_signal_emit (self, signals[TASK_DONE], 0, rec->task, error);
 
   task_record_free (self, rec);
@@ -1695,7 +1767,7 @@ asab_task_service_schedule_in_thread (AsabTaskService *self,
   return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
   return_refused_if_fail (func != NULL, user_data, destroy);
 
-  return service_schedule (self, TASK_KIND_THREAD, name, func, user_data, destroy);
+  return service_schedule (self, TASK_KIND_THREAD, name, func, user_data, destroy, NULL);
 }
 
 /* ----------------------------------------------------------------------
@@ -1770,6 +1842,7 @@ forever_schedule_restart (AsabTaskService *self,
   rec->task = task;
   g_mutex_unlock (&self->lock);
   g_object_unref (old_task);
+  task_record_map_gtask (self, rec);
 
   forever->time = g_get_monotonic_time () + forever->backoff_ms * (gint64) 1000;
   service_insert_delayed (self, rec);
@@ -1826,7 +1899,7 @@ asab_task_service_run_forever (AsabTaskService *self,
   return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
   return_refused_if_fail (func != NULL, user_data, destroy);
 
-  return service_schedule (self, TASK_KIND_FOREVER, name, func, user_data, destroy);
+  return service_schedule (self, TASK_KIND_FOREVER, name, func, user_data, destroy, NULL);
 }
 
 /* ----------------------------------------------------------------------
@@ -1996,6 +2069,7 @@ asab_task_service_schedule_task (AsabTaskService *self,
 
   id = service_register (self, rec);
   service_adopt_task (self, rec);
+  task_record_show (self, rec);
   service_update_hold (self);
   service_leave (self, acquired);
 
@@ -2055,8 +2129,446 @@ asab_task_service_schedule_source (AsabTaskService *self,
                                 service_take_cancellable (self));
   id = service_register (self, rec);
   service_attach_source (self, rec);
+  task_record_show (self, rec);
   service_update_hold (self);
   service_leave (self, acquired);
+
+  return id;
+}
+
+/* ----------------------------------------------------------------------
+ * Showing tasks: the task list, progress, tasks tied to an object
+ *
+ * Until get_tasks() is first called the service keeps no list, and each of
+ * these hooks costs a test of a pointer. Then every task that has joined
+ * the service's queues has an AsabTaskInfo in the list, changed on the
+ * context's thread only. set_progress() may come from any thread: it
+ * leaves the values under the lock, and the dispatcher applies them once
+ * per iteration. A task tied to an object is cancelled by a weak
+ * reference's notify, which runs where the object is disposed.
+ */
+
+/* What set_progress() finds on a GTask: the task it belongs to. */
+typedef struct
+{
+  AsabTaskService *service;
+  guint64 id;
+} GTaskMapping;
+
+static AsabTaskKind
+task_kind_public (TaskKind kind)
+{
+  switch (kind)
+    {
+    case TASK_KIND_FUNC:
+      return ASAB_TASK_KIND_FUNCTION;
+    case TASK_KIND_THREAD:
+      return ASAB_TASK_KIND_IN_THREAD;
+    case TASK_KIND_FOREVER:
+      return ASAB_TASK_KIND_FOREVER;
+    case TASK_KIND_GTASK:
+      return ASAB_TASK_KIND_GTASK;
+    case TASK_KIND_SOURCE:
+      return ASAB_TASK_KIND_GSOURCE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+task_record_map_gtask (AsabTaskService *self,
+                       TaskRecord      *rec)
+{
+  GTaskMapping *mapping;
+
+  if (G_LIKELY (self->list == NULL) || rec->task == NULL || rec->id == 0 ||
+      g_object_get_qdata (G_OBJECT (rec->task), gtask_id_quark) != NULL)
+    return;
+
+  mapping = g_new (GTaskMapping, 1);
+  mapping->service = self;
+  mapping->id = rec->id;
+  g_object_set_qdata_full (G_OBJECT (rec->task), gtask_id_quark, mapping, g_free);
+}
+
+/* Gives a task that joined the service its item, at the end of the list. */
+static void
+task_record_show (AsabTaskService *self,
+                  TaskRecord      *rec)
+{
+  AsabTaskInfo *info;
+  AsabTaskState state = rec->started ? ASAB_TASK_STATE_RUNNING : ASAB_TASK_STATE_QUEUED;
+  gboolean cancelled;
+
+  if (G_LIKELY (self->list == NULL) || rec->info != NULL)
+    return;
+
+  g_mutex_lock (&self->lock);
+  cancelled = rec->cancel_requested;
+  g_mutex_unlock (&self->lock);
+
+  info = asab_task_info_new (G_OBJECT (self), rec->id, task_record_describe (rec),
+                             task_kind_public (rec->kind),
+                             cancelled ? ASAB_TASK_STATE_CANCELLING : state);
+  if (rec->started)
+    asab_task_info_set_started_at (info, rec->kind == TASK_KIND_FOREVER ?
+                                   task_record_forever (rec)->time : g_get_monotonic_time ());
+
+  /* set_progress() reads it under the lock. */
+  g_mutex_lock (&self->lock);
+  rec->info = info;
+  g_mutex_unlock (&self->lock);
+
+  asab_task_list_append (self->list, info);
+  task_record_map_gtask (self, rec);
+}
+
+static void
+task_record_show_started (AsabTaskService *self,
+                          TaskRecord      *rec)
+{
+  if (asab_task_info_get_state (rec->info) == ASAB_TASK_STATE_QUEUED)
+    asab_task_info_set_state (rec->info, ASAB_TASK_STATE_RUNNING);
+  asab_task_info_set_started_at (rec->info, g_get_monotonic_time ());
+}
+
+static void
+task_record_show_cancelling (TaskRecord *rec)
+{
+  asab_task_info_set_state (rec->info, ASAB_TASK_STATE_CANCELLING);
+}
+
+/* Takes a task's item out of the list, right before its task-done. */
+static void
+task_record_hide (AsabTaskService *self,
+                  TaskRecord      *rec)
+{
+  AsabTaskInfo *info;
+
+  asab_task_list_remove (self->list, rec->info);
+
+  g_mutex_lock (&self->lock);
+  info = g_steal_pointer (&rec->info);
+  g_mutex_unlock (&self->lock);
+
+  g_object_unref (info);
+}
+
+static void
+collect_shown_record (gpointer item,
+                      gpointer user_data)
+{
+  TaskRecord *rec = item;
+
+  /* What is handed over joins the list when it is taken. */
+  if (rec->state != TASK_STATE_HANDED_OVER && rec->state != TASK_STATE_RECEIVED)
+    g_ptr_array_add (user_data, rec);
+}
+
+static int
+compare_record_ids (gconstpointer a,
+                    gconstpointer b)
+{
+  guint64 id_a = (*(TaskRecord **) a)->id;
+  guint64 id_b = (*(TaskRecord **) b)->id;
+
+  return id_a < id_b ? -1 : id_a > id_b;
+}
+
+/* Fills the list that get_tasks() made with the live tasks, in the order
+ * they were accepted. */
+static void
+service_show_tasks (AsabTaskService *self)
+{
+  g_autoptr(GPtrArray) recs = g_ptr_array_new ();
+
+  g_mutex_lock (&self->lock);
+  self->list = g_object_ref (self->task_list);
+  asab_id_table_foreach (&self->ids, collect_shown_record, recs);
+  g_mutex_unlock (&self->lock);
+
+  g_ptr_array_sort (recs, compare_record_ids);
+  for (guint i = 0; i < recs->len; i++)
+    task_record_show (self, g_ptr_array_index (recs, i));
+}
+
+/* Applies what set_progress() left, once for each task whatever the number
+ * of calls since the last time. */
+static void
+service_show_progress (AsabTaskService *self,
+                       GArray          *ids)
+{
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr(AsabTaskInfo) info = NULL;
+      g_autofree char *status = NULL;
+      double progress = -1.0;
+      TaskRecord *rec;
+
+      g_mutex_lock (&self->lock);
+      rec = asab_id_table_lookup (&self->ids, g_array_index (ids, guint64, i));
+      if (rec != NULL && rec->info != NULL)
+        {
+          info = g_object_ref (rec->info);
+          asab_task_info_take_pending (info, &progress, &status);
+        }
+      g_mutex_unlock (&self->lock);
+
+      if (info != NULL)
+        asab_task_info_set_progress (info, progress, status);
+    }
+}
+
+/* The owner of a task given to schedule_for_object(): the record holds a
+ * reference, and so does the weak reference on the owner while it is
+ * there. */
+typedef struct _OwnerWatch
+{
+  gatomicrefcount ref_count;
+  GWeakRef service;
+  GObject *owner;
+  /* The task's id, once it has one. */
+  atomic_uint_least64_t id;
+  /* Atomic: the weak reference is there. Whoever clears it (the notify, or
+   * the task's end) drops the weak reference's share. */
+  int watching;
+} OwnerWatch;
+
+static OwnerWatch *
+owner_watch_new (AsabTaskService *service,
+                 GObject         *owner)
+{
+  OwnerWatch *watch = g_new0 (OwnerWatch, 1);
+
+  g_atomic_ref_count_init (&watch->ref_count);
+  g_weak_ref_init (&watch->service, service);
+  watch->owner = owner;
+
+  return watch;
+}
+
+static OwnerWatch *
+owner_watch_ref (OwnerWatch *watch)
+{
+  g_atomic_ref_count_inc (&watch->ref_count);
+
+  return watch;
+}
+
+static void
+owner_watch_unref (OwnerWatch *watch)
+{
+  if (g_atomic_ref_count_dec (&watch->ref_count))
+    {
+      g_weak_ref_clear (&watch->service);
+      g_free (watch);
+    }
+}
+
+static void
+owner_disposed_cb (gpointer  data,
+                   GObject  *where_the_object_was)
+{
+  OwnerWatch *watch = data;
+
+  if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
+    {
+      g_autoptr(AsabTaskService) service = g_weak_ref_get (&watch->service);
+
+      if (service != NULL)
+        asab_task_service_cancel (service, atomic_load (&watch->id));
+    }
+
+  owner_watch_unref (watch);
+}
+
+/* The task has ended: the owner, if it is still there, is not watched any
+ * more. */
+static void
+task_record_unwatch_owner (TaskRecord *rec)
+{
+  OwnerWatch *watch = g_steal_pointer (&rec->watch);
+
+  if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
+    {
+      g_object_weak_unref (watch->owner, owner_disposed_cb, watch);
+      owner_watch_unref (watch);
+    }
+
+  owner_watch_unref (watch);
+}
+
+/**
+ * asab_task_service_get_tasks:
+ * @self: a task service
+ *
+ * Gets a live list of the service's tasks, to show them: one
+ * [class@Asab.TaskInfo] for each task that is queued or running, in the
+ * order in which they joined the service.
+ *
+ * An item is added when its task is accepted (a task scheduled from
+ * another thread, when the service's context has taken it) and removed
+ * right before its [signal@Asab.TaskService::task-done]; a forever task is
+ * one item for its whole life. The list and its items change on the
+ * service's context only, where `items-changed` and the items'
+ * notifications are emitted.
+ *
+ * Until the first call the service keeps no list and does no work for one;
+ * from then on it keeps the list up to date for as long as it lives, and
+ * every call returns the same list. Called from a thread that does not
+ * hold the context, it returns the list at once, empty, and the context
+ * fills it.
+ *
+ * Returns: (transfer full): a [iface@Gio.ListModel] of
+ *   [class@Asab.TaskInfo]
+ *
+ * Since: 1.0
+ */
+GListModel *
+asab_task_service_get_tasks (AsabTaskService *self)
+{
+  AsabTaskList *list;
+  gboolean acquired;
+  gboolean fill;
+
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  fill = self->task_list == NULL;
+  if (fill)
+    self->task_list = asab_task_list_new ();
+  list = g_object_ref (self->task_list);
+  if (fill)
+    service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  /* The caller sees the tasks at once when it can. */
+  if (fill && service_enter (self, &acquired))
+    {
+      if (self->list == NULL)
+        service_show_tasks (self);
+      service_leave (self, acquired);
+    }
+
+  return G_LIST_MODEL (list);
+}
+
+/**
+ * asab_task_service_set_progress:
+ * @self: a task service
+ * @task: the `GTask` of one of the service's tasks, as its function got it
+ * @fraction: how much of its work the task has done, from 0 to 1, or a
+ *   negative number when it does not know
+ * @status: (nullable): what the task is doing, in a few words
+ *
+ * Tells how far a task has got, for the [class@Asab.TaskInfo] of
+ * [method@Asab.TaskService.get_tasks].
+ *
+ * It may be called from any thread, a function of
+ * [method@Asab.TaskService.schedule_in_thread] included, as often as the
+ * work goes: the item's properties change on the service's context, at
+ * most once per iteration of the context whatever the number of calls.
+ * Without a task list, or once the task has ended, it does nothing.
+ *
+ * Since: 1.0
+ */
+void
+asab_task_service_set_progress (AsabTaskService *self,
+                                GTask           *task,
+                                double           fraction,
+                                const char      *status)
+{
+  GTaskMapping *mapping;
+  TaskRecord *rec;
+
+  g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
+  g_return_if_fail (G_IS_TASK (task));
+  g_return_if_fail (fraction <= 1.0);
+
+  mapping = g_object_get_qdata (G_OBJECT (task), gtask_id_quark);
+  if (mapping == NULL)
+    return;
+  g_return_if_fail (mapping->service == self);
+
+  if (fraction < 0.0)
+    fraction = -1.0;
+
+  g_mutex_lock (&self->lock);
+  rec = asab_id_table_lookup (&self->ids, mapping->id);
+  if (rec != NULL && rec->info != NULL &&
+      !asab_task_info_set_pending (rec->info, fraction, status))
+    {
+      g_array_append_val (self->progress_ids, mapping->id);
+      service_wake_locked (self);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * asab_task_service_schedule_for_object:
+ * @self: a task service
+ * @owner: the object whose life the task is tied to
+ * @name: (nullable): the task's name
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   function that runs the task
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the task has ended, or at
+ *   once if the call is refused
+ *
+ * Schedules a task like [method@Asab.TaskService.schedule_full], and
+ * cancels it when @owner is disposed or finalized: a window that closes, a
+ * view that goes away. The service holds no reference to @owner: it
+ * watches it with a weak reference, which it releases when the task ends.
+ *
+ * The weak reference's notify runs where @owner is disposed, and cancels
+ * the task from there, as [method@Asab.TaskService.cancel] may be called
+ * from any thread; dispose @owner on the thread that runs the service's
+ * context, as GTK does with its widgets, so that it cannot go away while
+ * the task ends.
+ *
+ * Returns: the id of the task, or 0 if it was refused
+ *
+ * Since: 1.0
+ */
+guint64
+asab_task_service_schedule_for_object (AsabTaskService *self,
+                                       GObject         *owner,
+                                       const char      *name,
+                                       AsabTaskFunc     func,
+                                       gpointer         user_data,
+                                       GDestroyNotify   destroy)
+{
+  OwnerWatch *watch;
+  guint64 id;
+
+  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
+  return_refused_if_fail (G_IS_OBJECT (owner), user_data, destroy);
+  return_refused_if_fail (func != NULL, user_data, destroy);
+
+  /* Watched before the task exists, so that its end always finds the weak
+   * reference there. An owner that goes away meanwhile cancels nothing: the
+   * task is cancelled here then. */
+  watch = owner_watch_new (self, owner);
+  g_atomic_int_set (&watch->watching, TRUE);
+  g_object_weak_ref (owner, owner_disposed_cb, owner_watch_ref (watch));
+
+  id = service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy,
+                         owner_watch_ref (watch));
+  if (id == 0)
+    {
+      if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
+        {
+          g_object_weak_unref (owner, owner_disposed_cb, watch);
+          owner_watch_unref (watch);
+        }
+    }
+  else
+    {
+      atomic_store (&watch->id, id);
+      if (!g_atomic_int_get (&watch->watching))
+        asab_task_service_cancel (self, id);
+    }
+  owner_watch_unref (watch);
 
   return id;
 }
@@ -2308,6 +2820,8 @@ static gboolean
 service_is_busy_locked (AsabTaskService *self)
 {
   return self->completed.length > 0 ||
+         self->progress_ids->len > 0 ||
+         (self->task_list != NULL && self->list == NULL) ||
          self->received.length > 0 ||
          self->cancelled_ids->len > 0 ||
          self->destroyed_sources->len > 0 ||
@@ -2492,10 +3006,17 @@ service_cancel_all (AsabTaskService *self)
         g_ptr_array_add (self->to_cancel, g_object_ref (cancellable));
       if (rec->kind == TASK_KIND_SOURCE)
         g_ptr_array_add (self->to_destroy, g_source_ref (rec->source));
+      if (rec->info != NULL)
+        task_record_show_cancelling (rec);
     }
   for (GList *l = self->in_func.tail; l != NULL; l = l->prev)
-    g_ptr_array_add (self->to_cancel,
-                     g_object_ref (g_task_get_cancellable (((TaskRecord *) l->data)->task)));
+    {
+      TaskRecord *rec = l->data;
+
+      g_ptr_array_add (self->to_cancel, g_object_ref (g_task_get_cancellable (rec->task)));
+      if (rec->info != NULL)
+        task_record_show_cancelling (rec);
+    }
 
   service_cancel_all_continue (self);
 }
@@ -2902,6 +3423,9 @@ asab_task_service_finalize (GObject *object)
     }
   g_clear_pointer (&self->spare_cancellables, g_ptr_array_unref);
   g_clear_pointer (&self->cancelled_ids, g_array_unref);
+  g_clear_pointer (&self->progress_ids, g_array_unref);
+  g_clear_object (&self->list);
+  g_clear_object (&self->task_list);
   g_clear_pointer (&self->destroyed_sources, g_ptr_array_unref);
   asab_id_table_clear (&self->ids);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -3185,6 +3709,7 @@ asab_task_service_class_init (AsabTaskServiceClass *klass)
   g_type_class_ref (G_TYPE_CANCELLABLE);
   cancelled_signal_id = g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE);
   adopted_quark = g_quark_from_static_string ("asab-task-service-adopted");
+  gtask_id_quark = g_quark_from_static_string ("asab-task-service-task-id");
 }
 
 static void
@@ -3195,6 +3720,7 @@ asab_task_service_init (AsabTaskService *self)
   g_weak_ref_init (&self->application, NULL);
   asab_id_table_init (&self->ids);
   self->cancelled_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->progress_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   self->destroyed_sources = g_ptr_array_new ();
   self->spare_cancellables = g_ptr_array_new_with_free_func (g_object_unref);
   self->stop_timeout_ms = DEFAULT_STOP_TIMEOUT_MS;

@@ -89,8 +89,23 @@ guint64          asab_task_service_run_forever         (AsabTaskService  *self,
                                                         gpointer          user_data,
                                                         GDestroyNotify    destroy);
 ASAB_AVAILABLE_IN_1_0
+guint64          asab_task_service_schedule_for_object (AsabTaskService  *self,
+                                                        GObject          *owner,
+                                                        const char       *name,
+                                                        AsabTaskFunc      func,
+                                                        gpointer          user_data,
+                                                        GDestroyNotify    destroy);
+ASAB_AVAILABLE_IN_1_0
 gboolean         asab_task_service_cancel              (AsabTaskService  *self,
                                                         guint64           task_id);
+
+ASAB_AVAILABLE_IN_1_0
+GListModel      *asab_task_service_get_tasks           (AsabTaskService  *self);
+ASAB_AVAILABLE_IN_1_0
+void             asab_task_service_set_progress        (AsabTaskService  *self,
+                                                        GTask            *task,
+                                                        double            fraction,
+                                                        const char       *status);
 
 ASAB_AVAILABLE_IN_1_0
 void             asab_task_service_stop_async          (AsabTaskService  *self,

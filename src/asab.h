@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 #define ASAB_INSIDE
 # include "asab-version.h"
 # include "asab-version-macros.h"
+# include "asab-enum-types.h"
+# include "asab-task-info.h"
 # include "asab-task-service.h"
 #undef ASAB_INSIDE
 
