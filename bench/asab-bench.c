@@ -55,6 +55,7 @@ typedef struct
   gint64 idle_usec;
   gint64 forever_usec;
   guint python_tasks;
+  guint list_tasks;         /* workload 10 */
   char *python;
   gboolean no_python;
   char *only;
@@ -369,6 +370,7 @@ typedef enum
 {
   COUNT_TASK_DONE,   /* a task-done handler counts each end */
   COUNT_N_LIVE,      /* no handler; until n-running + n-queued is 0 */
+  COUNT_WITH_LIST,   /* a task-done handler, and a task list alive */
 } CountMode;
 
 static double last_teardown_seconds;
@@ -381,6 +383,7 @@ measure_service (guint     n,
                  CountMode mode)
 {
   Run run = { 0 };
+  g_autoptr(GListModel) list = NULL;
   gint64 start, end;
 
   run.context = context_new_pushed ();
@@ -389,12 +392,14 @@ measure_service (guint     n,
   run.window = window;
   if (max_concurrent > 0)
     asab_task_service_set_max_concurrent (run.service, max_concurrent);
-  if (mode == COUNT_TASK_DONE)
+  if (mode != COUNT_N_LIVE)
     g_signal_connect (run.service, "task-done", G_CALLBACK (service_task_done_cb), &run);
+  if (mode == COUNT_WITH_LIST)
+    list = asab_task_service_get_tasks (run.service);
 
   start = now_ns ();
   service_schedule_batch (&run);
-  if (mode == COUNT_TASK_DONE)
+  if (mode != COUNT_N_LIVE)
     {
       while (run.n_done < n)
         g_main_context_iteration (run.context, TRUE);
@@ -408,6 +413,7 @@ measure_service (guint     n,
 
   /* Not timed, but shown: work the service would put off until it is
    * freed (a pool of spare objects, say) should not go unnoticed. */
+  g_clear_object (&list);
   g_object_unref (run.service);
   context_pop_free (run.context);
   last_teardown_seconds = (now_ns () - end) / 1e9;
@@ -1786,6 +1792,46 @@ run_profile_one (const char *kind,
   return 0;
 }
 
+/* Workload 10: the task list */
+
+static void
+workload_task_list (void)
+{
+  g_autoptr(GArray) without = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) with = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *workload = NULL;
+  g_autofree char *fig = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *ratio = NULL;
+  guint n = config.list_tasks;
+  double ns_without, ns_with;
+
+  progress ("10. task list: %u tasks in windows of %u, with and without a list", n, config.window);
+  for (guint rep = 0; rep < n_runs (); rep++)
+    {
+      /* Alternating, so that drift hits both alike. */
+      double a = rep % 2 == 0 ? measure_service (n, config.window, 0, COUNT_TASK_DONE) : 0;
+      double b = measure_service (n, config.window, 0, COUNT_WITH_LIST);
+
+      if (rep % 2 == 1)
+        a = measure_service (n, config.window, 0, COUNT_TASK_DONE);
+      progress ("  %s %u: without %.3f s, with a list %.3f s", is_warmup (rep) ? "warm-up" : "rep",
+                rep, a, b);
+      if (is_warmup (rep))
+        continue;
+      g_array_append_val (without, a);
+      g_array_append_val (with, b);
+    }
+
+  ns_without = median (without) * 1e9 / n;
+  ns_with = median (with) * 1e9 / n;
+  workload = g_strdup_printf ("10. task list, CPU per task (%u tasks, windows of %u)", n, config.window);
+  fig = g_strdup_printf ("a task list alive (get_tasks()): %.0f ns/task", ns_with);
+  base = g_strdup_printf ("no task list: %.0f ns/task", ns_without);
+  ratio = g_strdup_printf ("+%.0f ns/task", ns_with - ns_without);
+  add_row (workload, fig, base, ratio, "— (for reference)", "—");
+}
+
 /* main */
 
 static void
@@ -1811,6 +1857,7 @@ config_set_defaults (void)
   config.idle_usec = config.quick ? G_USEC_PER_SEC / 2 : 2 * G_USEC_PER_SEC;
   config.forever_usec = config.quick ? G_USEC_PER_SEC : 5 * G_USEC_PER_SEC;
   config.python_tasks = 100000 / scale;
+  config.list_tasks = 100000 / scale;
   if (config.python == NULL)
     config.python = g_strdup (g_getenv ("ASAB_BENCH_PYTHON") != NULL
                               ? g_getenv ("ASAB_BENCH_PYTHON") : BENCH_PYTHON);
@@ -1898,6 +1945,8 @@ main (int   argc,
     }
   if (workload_enabled (9) && have_throughput)
     workload_max_concurrent (&upfront, &windowed);
+  if (workload_enabled (10))
+    workload_task_list ();
   throughput_rates_clear (&upfront);
   throughput_rates_clear (&windowed);
 

@@ -13,8 +13,7 @@ G_BEGIN_DECLS
 
 /* What the service sets on an AsabTaskInfo, on its context's thread only:
  * each setter notifies its property when the value changes. */
-AsabTaskInfo  *asab_task_info_new            (GObject       *service,
-                                              guint64        id,
+AsabTaskInfo  *asab_task_info_new            (guint64        id,
                                               const char    *name,
                                               AsabTaskKind   kind,
                                               AsabTaskState  state);
@@ -36,9 +35,10 @@ void           asab_task_info_take_pending   (AsabTaskInfo  *self,
                                               double        *progress,
                                               char         **status);
 
-/* Where the item is in the task list, for the list's own use. */
+/* The task list the item is in, and where, for the list's own use. */
 GSequenceIter *asab_task_info_get_list_iter  (AsabTaskInfo  *self);
-void           asab_task_info_set_list_iter  (AsabTaskInfo  *self,
+void           asab_task_info_set_list       (AsabTaskInfo  *self,
+                                              GObject       *list,
                                               GSequenceIter *iter);
 
 G_END_DECLS

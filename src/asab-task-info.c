@@ -9,6 +9,7 @@
 
 #include "asab-enum-types.h"
 #include "asab-task-info-private.h"
+#include "asab-task-list-private.h"
 #include "asab-task-service.h"
 
 /**
@@ -18,7 +19,8 @@
  * model that [method@Asab.TaskService.get_tasks] returns.
  *
  * Its properties change on the service's context, where they are notified:
- * bind them to widgets. [method@Asab.TaskService.set_progress] sets
+ * bind them to widgets, and use it on the thread that runs that context.
+ * [method@Asab.TaskService.set_progress] sets
  * [property@Asab.TaskInfo:progress] and [property@Asab.TaskInfo:status].
  *
  * Since: 1.0
@@ -28,7 +30,8 @@ struct _AsabTaskInfo
 {
   GObject parent_instance;
 
-  GWeakRef service;
+  /* The list that the item is in, while it is. */
+  AsabTaskList *list;
   GSequenceIter *list_iter;
   guint64 id;
   char *name;
@@ -65,7 +68,6 @@ asab_task_info_finalize (GObject *object)
 {
   AsabTaskInfo *self = ASAB_TASK_INFO (object);
 
-  g_weak_ref_clear (&self->service);
   g_free (self->name);
   g_free (self->status);
   g_free (self->pending_status);
@@ -210,20 +212,17 @@ asab_task_info_class_init (AsabTaskInfoClass *klass)
 static void
 asab_task_info_init (AsabTaskInfo *self)
 {
-  g_weak_ref_init (&self->service, NULL);
   self->progress = -1.0;
 }
 
 AsabTaskInfo *
-asab_task_info_new (GObject       *service,
-                    guint64        id,
+asab_task_info_new (guint64        id,
                     const char    *name,
                     AsabTaskKind   kind,
                     AsabTaskState  state)
 {
   AsabTaskInfo *self = g_object_new (ASAB_TYPE_TASK_INFO, NULL);
 
-  g_weak_ref_set (&self->service, service);
   self->id = id;
   self->name = g_strdup (name);
   self->kind = kind;
@@ -315,9 +314,11 @@ asab_task_info_get_list_iter (AsabTaskInfo *self)
 }
 
 void
-asab_task_info_set_list_iter (AsabTaskInfo  *self,
-                              GSequenceIter *iter)
+asab_task_info_set_list (AsabTaskInfo  *self,
+                         GObject       *list,
+                         GSequenceIter *iter)
 {
+  self->list = (AsabTaskList *) list;
   self->list_iter = iter;
 }
 
@@ -452,6 +453,7 @@ asab_task_info_get_status (AsabTaskInfo *self)
  * @self: a task info
  *
  * Cancels the task, as [method@Asab.TaskService.cancel] does with its id.
+ * Call it on the thread that runs the service's context.
  *
  * Returns: %TRUE if the task was live, %FALSE if it has ended already
  *
@@ -464,7 +466,11 @@ asab_task_info_cancel (AsabTaskInfo *self)
 
   g_return_val_if_fail (ASAB_IS_TASK_INFO (self), FALSE);
 
-  service = g_weak_ref_get (&self->service);
+  /* An item that has left its list is a task that has ended. */
+  if (self->list == NULL)
+    return FALSE;
+
+  service = asab_task_list_dup_service (self->list);
   if (service == NULL)
     return FALSE;
 

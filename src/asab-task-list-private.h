@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (AsabTaskList, asab_task_list, ASAB, TASK_LIST, GObject)
 
-AsabTaskList *asab_task_list_new    (void);
+AsabTaskList *asab_task_list_new         (GObject      *service);
+gpointer      asab_task_list_dup_service (AsabTaskList *self);
 void          asab_task_list_append (AsabTaskList *self,
                                      AsabTaskInfo *info);
 void          asab_task_list_remove (AsabTaskList *self,

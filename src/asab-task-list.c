@@ -14,6 +14,8 @@ struct _AsabTaskList
   GObject parent_instance;
 
   GSequence *items;
+  /* For the items' cancel(): one weak reference for them all. */
+  GWeakRef service;
 };
 
 static GType
@@ -58,7 +60,7 @@ item_forget (gpointer data)
 {
   AsabTaskInfo *info = data;
 
-  asab_task_info_set_list_iter (info, NULL);
+  asab_task_info_set_list (info, NULL, NULL);
   g_object_unref (info);
 }
 
@@ -68,6 +70,7 @@ asab_task_list_finalize (GObject *object)
   AsabTaskList *self = ASAB_TASK_LIST (object);
 
   g_sequence_free (self->items);
+  g_weak_ref_clear (&self->service);
 
   G_OBJECT_CLASS (asab_task_list_parent_class)->finalize (object);
 }
@@ -85,9 +88,19 @@ asab_task_list_init (AsabTaskList *self)
 }
 
 AsabTaskList *
-asab_task_list_new (void)
+asab_task_list_new (GObject *service)
 {
-  return g_object_new (ASAB_TYPE_TASK_LIST, NULL);
+  AsabTaskList *self = g_object_new (ASAB_TYPE_TASK_LIST, NULL);
+
+  g_weak_ref_init (&self->service, service);
+
+  return self;
+}
+
+gpointer
+asab_task_list_dup_service (AsabTaskList *self)
+{
+  return g_weak_ref_get (&self->service);
 }
 
 void
@@ -98,7 +111,7 @@ asab_task_list_append (AsabTaskList *self,
 
   g_assert (asab_task_info_get_list_iter (info) == NULL);
 
-  asab_task_info_set_list_iter (info, g_sequence_append (self->items, g_object_ref (info)));
+  asab_task_info_set_list (info, G_OBJECT (self), g_sequence_append (self->items, g_object_ref (info)));
   g_list_model_items_changed (G_LIST_MODEL (self), position, 0, 1);
 }
 
@@ -112,6 +125,7 @@ asab_task_list_remove (AsabTaskList *self,
   g_assert (iter != NULL);
 
   position = g_sequence_iter_get_position (iter);
+  /* Its destroy notify lets go of the item. */
   g_sequence_remove (iter);
   g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
 }

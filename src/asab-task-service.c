@@ -2207,7 +2207,7 @@ task_record_show (AsabTaskService *self,
   cancelled = rec->cancel_requested;
   g_mutex_unlock (&self->lock);
 
-  info = asab_task_info_new (G_OBJECT (self), rec->id, task_record_describe (rec),
+  info = asab_task_info_new (rec->id, task_record_describe (rec),
                              task_kind_public (rec->kind),
                              cancelled ? ASAB_TASK_STATE_CANCELLING : state);
   if (rec->started)
@@ -2436,7 +2436,7 @@ asab_task_service_get_tasks (AsabTaskService *self)
   g_mutex_lock (&self->lock);
   fill = self->task_list == NULL;
   if (fill)
-    self->task_list = asab_task_list_new ();
+    self->task_list = asab_task_list_new (G_OBJECT (self));
   list = g_object_ref (self->task_list);
   if (fill)
     service_wake_locked (self);
