@@ -5,6 +5,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <math.h>
+
 #include <asab.h>
 
 #include "test-util.h"
@@ -670,6 +672,157 @@ stop_after_stop (Fixture *f)
   asab_task_service_stop (f->service, NULL, NULL);
 }
 
+/* The task list, progress and tasks tied to an object */
+
+static void
+get_tasks_null_self (Fixture *f)
+{
+  g_assert_null (asab_task_service_get_tasks (NULL));
+}
+
+static void
+get_tasks_wrong_type (Fixture *f)
+{
+  g_assert_null (asab_task_service_get_tasks ((AsabTaskService *) f->impostor));
+}
+
+static void
+hold_task (GTask        *task,
+           GCancellable *cancellable,
+           gpointer      user_data)
+{
+  GTask **slot = user_data;
+
+  *slot = g_object_ref (task);
+}
+
+static void
+set_progress_null_self (Fixture *f)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+
+  asab_task_service_set_progress (NULL, task, 0.5, NULL);
+}
+
+static void
+set_progress_null_task (Fixture *f)
+{
+  asab_task_service_set_progress (f->service, NULL, 0.5, NULL);
+}
+
+static void
+set_progress_not_a_task (Fixture *f)
+{
+  asab_task_service_set_progress (f->service, (GTask *) f->impostor, 0.5, NULL);
+}
+
+/* Runs a held task on a service of its own, with a task list, calls
+ * @report with @to and the task, and ends the task. */
+static void
+with_listed_task (Fixture         *f,
+                  AsabTaskService *to,
+                  void           (*report) (AsabTaskService *service,
+                                            GTask           *task))
+{
+  g_autoptr(AsabTaskService) service = asab_task_service_new (NULL);
+  g_autoptr(GListModel) list = asab_task_service_get_tasks (service);
+  GTask *task = NULL;
+
+  asab_task_service_schedule_full (service, "listed", hold_task, &task, NULL);
+  test_iterate_until (f->context, task != NULL);
+  report (to != NULL ? to : service, task);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+  test_iterate_until (f->context, asab_task_service_get_n_running (service) == 0);
+}
+
+static void
+report_too_large (AsabTaskService *service,
+                  GTask           *task)
+{
+  asab_task_service_set_progress (service, task, 1.5, NULL);
+}
+
+static void
+report_nan (AsabTaskService *service,
+            GTask           *task)
+{
+  asab_task_service_set_progress (service, task, NAN, NULL);
+}
+
+static void
+set_progress_too_large (Fixture *f)
+{
+  with_listed_task (f, NULL, report_too_large);
+}
+
+static void
+set_progress_nan (Fixture *f)
+{
+  with_listed_task (f, NULL, report_nan);
+}
+
+static void
+report_half (AsabTaskService *service,
+             GTask           *task)
+{
+  asab_task_service_set_progress (service, task, 0.5, NULL);
+}
+
+/* The task belongs to another service than the one it is reported to. */
+static void
+set_progress_other_service (Fixture *f)
+{
+  with_listed_task (f, f->service, report_half);
+}
+
+static void
+schedule_for_object_null_owner (Fixture *f)
+{
+  g_assert_cmpuint (asab_task_service_schedule_for_object (f->service, NULL, NULL, complete_now,
+                                                           f, count_destroy), ==, 0);
+}
+
+static void
+schedule_for_object_not_an_object (Fixture *f)
+{
+  g_assert_cmpuint (asab_task_service_schedule_for_object (f->service, (GObject *) f, NULL,
+                                                           complete_now, f, count_destroy), ==, 0);
+}
+
+static void
+schedule_for_object_null_self (Fixture *f)
+{
+  g_assert_cmpuint (asab_task_service_schedule_for_object (NULL, f->impostor, NULL, complete_now,
+                                                           f, count_destroy), ==, 0);
+}
+
+static void
+schedule_for_object_null_func (Fixture *f)
+{
+  g_assert_cmpuint (asab_task_service_schedule_for_object (f->service, f->impostor, NULL, NULL,
+                                                           f, count_destroy), ==, 0);
+}
+
+static void
+schedule_for_object_after_stop (Fixture *f)
+{
+  g_assert_cmpuint (asab_task_service_schedule_for_object (f->service, f->impostor, NULL,
+                                                           complete_now, f, count_destroy), ==, 0);
+}
+
+static void
+task_info_null (Fixture *f)
+{
+  g_assert_cmpuint (asab_task_info_get_id (NULL), ==, 0);
+}
+
+static void
+task_info_cancel_wrong_type (Fixture *f)
+{
+  g_assert_false (asab_task_info_cancel ((AsabTaskInfo *) f->impostor));
+}
+
 /* Properties */
 
 #define GETTER_CASES(name) \
@@ -841,6 +994,31 @@ static const BadCase cases[] = {
     CRITICAL ("*assertion 'cancellable == NULL || G_IS_CANCELLABLE (cancellable)' failed*") },
   { "/bad-input/stop/after-stop", stop_after_stop, NO_MESSAGE, 0, 0, 0, STOPPED },
 
+  { "/bad-input/get-tasks/null-self", get_tasks_null_self, CRITICAL (SERVICE_CHECK) },
+  { "/bad-input/get-tasks/wrong-type", get_tasks_wrong_type, CRITICAL (SERVICE_CHECK) },
+  { "/bad-input/set-progress/null-self", set_progress_null_self, CRITICAL (SERVICE_CHECK) },
+  { "/bad-input/set-progress/null-task", set_progress_null_task,
+    CRITICAL ("*assertion 'G_IS_TASK (task)' failed*") },
+  { "/bad-input/set-progress/not-a-task", set_progress_not_a_task,
+    CRITICAL ("*assertion 'G_IS_TASK (task)' failed*") },
+  { "/bad-input/set-progress/above-one", set_progress_too_large,
+    CRITICAL ("*assertion 'fraction <= 1.0' failed*") },
+  { "/bad-input/set-progress/nan", set_progress_nan,
+    CRITICAL ("*assertion 'fraction <= 1.0' failed*") },
+  { "/bad-input/set-progress/other-service", set_progress_other_service,
+    CRITICAL ("*assertion 'mapping->service == self' failed*") },
+  { "/bad-input/schedule-for-object/null-self", schedule_for_object_null_self, CRITICAL (SERVICE_CHECK), 1 },
+  { "/bad-input/schedule-for-object/null-owner", schedule_for_object_null_owner,
+    CRITICAL ("*assertion 'G_IS_OBJECT (owner)' failed*"), 1 },
+  { "/bad-input/schedule-for-object/not-an-object", schedule_for_object_not_an_object,
+    CRITICAL ("*assertion 'G_IS_OBJECT (owner)' failed*"), 1 },
+  { "/bad-input/schedule-for-object/null-func", schedule_for_object_null_func,
+    CRITICAL ("*assertion 'func != NULL' failed*"), 1 },
+  { "/bad-input/schedule-for-object/after-stop", schedule_for_object_after_stop, NO_MESSAGE, 1, 0, 1, STOPPED },
+  { "/bad-input/task-info/null", task_info_null,
+    CRITICAL ("*assertion 'ASAB_IS_TASK_INFO (self)' failed*") },
+  { "/bad-input/task-info/cancel-wrong-type", task_info_cancel_wrong_type,
+    CRITICAL ("*assertion 'ASAB_IS_TASK_INFO (self)' failed*") },
   { "/bad-input/get-n-running/null-self", get_n_running_null_self, CRITICAL (SERVICE_CHECK) },
   { "/bad-input/get-n-running/wrong-type", get_n_running_wrong_type, CRITICAL (SERVICE_CHECK) },
   { "/bad-input/get-n-queued/null-self", get_n_queued_null_self, CRITICAL (SERVICE_CHECK) },
