@@ -368,6 +368,71 @@ test('/task-service/stop/timeout', () => {
     assertEqual(stopError.message, '1+0 pending and incomplete tasks', 'the message of stop_finish()');
 });
 
+test('/task-service/tasks/list', () => {
+    const service = newService();
+    const done = recordTaskDone(service);
+    const tasks = service.get_tasks();
+    const changes = [];
+    tasks.connect('items-changed', (_model, position, removed, added) => {
+        changes.push({position, removed, added});
+    });
+    let held = null;
+
+    service.schedule('held', task => {
+        held = task;
+    });
+    service.schedule('quick', task => task.return_boolean(true));
+
+    assertEqual(tasks.get_n_items(), 2, 'items after two schedule() calls');
+    const first = tasks.get_item(0);
+    assert(first instanceof Asab.TaskInfo, `the item is not an Asab.TaskInfo: ${first}`);
+    assertEqual(first.name, 'held', 'the first item');
+    assertEqual(tasks.get_item(1).name, 'quick', 'the second item');
+    assertEqual(first.state, Asab.TaskState.QUEUED, 'state before the start');
+    assertEqual(first.kind, Asab.TaskKind.FUNCTION, 'kind');
+    assertEqual(first.progress, -1, 'progress while unknown');
+
+    iterateUntil('the quick task to end', () => done.length === 1 && held !== null);
+    assertEqual(tasks.get_n_items(), 1, 'items once the quick task ended');
+    assertEqual(first.state, Asab.TaskState.RUNNING, 'state once started');
+    assert(first.started_at > 0, `started-at is ${first.started_at}`);
+
+    // Progress comes on the context, coalesced.
+    const notified = [];
+    first.connect('notify::progress', info => notified.push(info.progress));
+    service.set_progress(held, 0.25, 'a quarter');
+    service.set_progress(held, 0.75, 'three quarters');
+    iterateUntil('the progress', () => first.status !== null);
+    assertEqual(first.progress, 0.75, 'progress');
+    assertEqual(first.status, 'three quarters', 'status');
+    assertEqual(notified.length, 1, 'progress notifications for two calls in one iteration');
+
+    assert(first.cancel(), 'cancel() of a live task');
+    iterateUntil('the cancellation to show', () => first.state === Asab.TaskState.CANCELLING);
+    held.return_error_if_cancelled();
+    iterateUntil('the held task to end', () => done.length === 2);
+    assertEqual(tasks.get_n_items(), 0, 'items at the end');
+    assertEqual(changes.length, 4, 'items-changed emissions: two added, two removed');
+});
+
+test('/task-service/for-object/owner-goes', () => {
+    const service = newService();
+    const done = recordTaskDone(service);
+    let owner = new Gio.SimpleAction({name: 'owner'});
+    let started = false;
+
+    service.schedule_for_object(owner, 'owned', (task, cancellable) => {
+        started = true;
+        untilCancelled(task, cancellable);
+    });
+    iterateUntil('the owned task to start', () => started);
+
+    owner.run_dispose();
+    owner = null;
+    iterateUntil('the owned task to end', () => done.length === 1);
+    assertError(done[0].error, Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'task-done');
+});
+
 let failures = 0;
 tests.forEach(({name, func}, index) => {
     try {
