@@ -34,6 +34,9 @@ gboolean       asab_task_info_set_pending    (AsabTaskInfo  *self,
 void           asab_task_info_take_pending   (AsabTaskInfo  *self,
                                               double        *progress,
                                               char         **status);
+gboolean       asab_task_info_take_pending_if_any (AsabTaskInfo  *self,
+                                                   double        *progress,
+                                                   char         **status);
 
 /* The task list the item is in, and where, for the list's own use. */
 GSequenceIter *asab_task_info_get_list_iter  (AsabTaskInfo  *self);

@@ -307,6 +307,19 @@ asab_task_info_take_pending (AsabTaskInfo  *self,
   *status = g_strdup (self->pending_status);
 }
 
+gboolean
+asab_task_info_take_pending_if_any (AsabTaskInfo  *self,
+                                    double        *progress,
+                                    char         **status)
+{
+  if (!self->pending)
+    return FALSE;
+
+  asab_task_info_take_pending (self, progress, status);
+
+  return TRUE;
+}
+
 GSequenceIter *
 asab_task_info_get_list_iter (AsabTaskInfo *self)
 {

@@ -1337,7 +1337,6 @@ service_take_requests (AsabTaskService *self)
     {
       ids = g_steal_pointer (&self->cancelled_ids);
       self->cancelled_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-  self->progress_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
     }
   if (self->destroyed_sources->len > 0)
     {
@@ -2243,7 +2242,17 @@ static void
 task_record_hide (AsabTaskService *self,
                   TaskRecord      *rec)
 {
+  g_autofree char *status = NULL;
+  double progress = -1.0;
+  gboolean pending;
   AsabTaskInfo *info;
+
+  /* What the task said last is shown before it goes. */
+  g_mutex_lock (&self->lock);
+  pending = asab_task_info_take_pending_if_any (rec->info, &progress, &status);
+  g_mutex_unlock (&self->lock);
+  if (pending)
+    asab_task_info_set_progress (rec->info, progress, status);
 
   asab_task_list_remove (self->list, rec->info);
 

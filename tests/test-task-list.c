@@ -473,6 +473,36 @@ test_progress_values (Fixture       *f,
 }
 
 static void
+report_and_end (GTask        *task,
+                GCancellable *cancellable,
+                gpointer      user_data)
+{
+  Fixture *f = user_data;
+
+  asab_task_service_set_progress (f->service, task, 1.0, "all done");
+  g_task_return_boolean (task, TRUE);
+}
+
+/* A task that ends right after it reported shows that report before its
+ * item goes. */
+static void
+test_progress_last_report (Fixture       *f,
+                           gconstpointer  data)
+{
+  Watch watch = { 0 };
+  g_autoptr(AsabTaskInfo) info = NULL;
+
+  watch_init (&watch, f);
+  asab_task_service_schedule_full (f->service, "quick", report_and_end, f, NULL);
+  info = g_object_ref (watch_item (&watch, 0));
+  test_iterate_until (f->context, f->n_done == 1);
+  g_assert_cmpfloat (asab_task_info_get_progress (info), ==, 1.0);
+  g_assert_cmpstr (asab_task_info_get_status (info), ==, "all done");
+
+  watch_clear (&watch);
+}
+
+static void
 test_progress_without_list (Fixture       *f,
                             gconstpointer  data)
 {
@@ -538,13 +568,17 @@ work_until_cancelled (gpointer data)
   ThreadWork *work = data;
   GCancellable *cancellable = g_task_get_cancellable (work->task);
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  GTask *task;
 
   g_atomic_int_set (&work->started, 1);
   while (!g_cancellable_is_cancelled (cancellable) && g_get_monotonic_time () < deadline)
     g_usleep (1000);
-  if (!g_task_return_error_if_cancelled (work->task))
-    g_task_return_boolean (work->task, TRUE);
-  g_clear_object (&work->task);
+  /* The last touch of the test's data: after the task has ended, the test
+   * may be gone. */
+  task = g_steal_pointer (&work->task);
+  if (!g_task_return_error_if_cancelled (task))
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 
   return NULL;
 }
@@ -614,6 +648,7 @@ main (int   argc,
   ADD ("/task-service/tasks/asked-from-other-thread", test_tasks_asked_from_other_thread);
   ADD ("/task-service/progress/coalesced", test_progress_coalesced);
   ADD ("/task-service/progress/values", test_progress_values);
+  ADD ("/task-service/progress/last-report", test_progress_last_report);
   ADD ("/task-service/progress/without-list", test_progress_without_list);
   ADD ("/task-service/for-object/owner-goes-while-queued", test_for_object_queued);
   ADD ("/task-service/for-object/owner-goes-while-running", test_for_object_running);
