@@ -1276,62 +1276,244 @@ test_forever_cancel_during_restart (void)
   fixture_clear (&f);
 }
 
-/* A GSource is attached after its id was handed out; another thread may
- * cancel that id in between. The source must still end, once. */
+/* A GSource's id is handed out before the source is attached, and another
+ * thread may cancel that id in between: the source must still end, once,
+ * and a cancel that came before the attach keeps it from being attached.
+ *
+ * The other threads run one request at a time and the test waits for each
+ * on a condition, so that no thread spins while another needs the CPU:
+ * under valgrind, which runs one thread at a time, a spinning thread can
+ * starve the context's thread for seconds on a busy machine. */
 typedef struct
 {
-  AsabTaskService *service;
-  guint64 next_id;
-  int quit;
-  int n_cancelled;
-} IdGuesser;
+  GMutex lock;
+  GCond cond;
+  GThread *thread;
+  const char *name;
+  GThreadFunc func;
+  gpointer data;
+  guint n_posted;
+  guint n_done;
+  gboolean quit;
+} OtherThread;
 
 static gpointer
-cancel_next_id (gpointer data)
+other_thread_main (gpointer data)
 {
-  IdGuesser *guesser = data;
+  OtherThread *other = data;
+  guint n_seen = 0;
 
-  while (!g_atomic_int_get (&guesser->quit))
-    if (asab_task_service_cancel (guesser->service,
-                                  __atomic_load_n (&guesser->next_id, __ATOMIC_SEQ_CST)))
-      g_atomic_int_inc (&guesser->n_cancelled);
+  g_mutex_lock (&other->lock);
+  for (;;)
+    {
+      GThreadFunc func;
+      gpointer func_data;
+
+      while (!other->quit && other->n_posted == n_seen)
+        g_cond_wait (&other->cond, &other->lock);
+      if (other->quit)
+        break;
+      n_seen = other->n_posted;
+      func = other->func;
+      func_data = other->data;
+      g_mutex_unlock (&other->lock);
+
+      func (func_data);
+
+      g_mutex_lock (&other->lock);
+      other->n_done = n_seen;
+      g_cond_broadcast (&other->cond);
+    }
+  g_mutex_unlock (&other->lock);
 
   return NULL;
 }
 
 static void
+other_thread_start (OtherThread *other,
+                    const char  *name)
+{
+  memset (other, 0, sizeof *other);
+  g_mutex_init (&other->lock);
+  g_cond_init (&other->cond);
+  other->name = name;
+  other->thread = g_thread_new (name, other_thread_main, other);
+}
+
+/* Has the other thread call @func, and returns at once. */
+static void
+other_thread_post (OtherThread *other,
+                   GThreadFunc  func,
+                   gpointer     data)
+{
+  g_mutex_lock (&other->lock);
+  g_assert_cmpuint (other->n_done, ==, other->n_posted);
+  other->func = func;
+  other->data = data;
+  other->n_posted++;
+  g_cond_broadcast (&other->cond);
+  g_mutex_unlock (&other->lock);
+}
+
+/* Waits, at most 10 s, until the other thread has returned from @func. */
+static void
+other_thread_wait (OtherThread *other)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&other->lock);
+  while (other->n_done != other->n_posted)
+    if (!g_cond_wait_until (&other->cond, &other->lock, deadline))
+      g_error ("Timed out waiting for the thread \"%s\"", other->name);
+  g_mutex_unlock (&other->lock);
+}
+
+static void
+other_thread_stop (OtherThread *other)
+{
+  g_mutex_lock (&other->lock);
+  other->quit = TRUE;
+  g_cond_broadcast (&other->cond);
+  g_mutex_unlock (&other->lock);
+  g_thread_join (other->thread);
+  g_mutex_clear (&other->lock);
+  g_cond_clear (&other->cond);
+}
+
+typedef struct
+{
+  AsabTaskService *service;
+  GSource *source;
+  guint64 id;
+  guint n_tries;
+  gboolean cancelled;
+} SourceRequest;
+
+static gpointer
+schedule_source_there (gpointer data)
+{
+  SourceRequest *req = data;
+
+  req->id = asab_task_service_schedule_source (req->service, g_source_ref (req->source));
+
+  return NULL;
+}
+
+/* Tries to cancel the id, a bounded number of times, until it is live. */
+static gpointer
+cancel_there (gpointer data)
+{
+  SourceRequest *req = data;
+
+  req->cancelled = FALSE;
+  for (guint i = 0; i < req->n_tries && !req->cancelled; i++)
+    req->cancelled = asab_task_service_cancel (req->service, req->id);
+
+  return NULL;
+}
+
+/* Whether the source was ever attached: a source that the service ends
+ * before attaching it is not destroyed, and has no context. */
+static gboolean
+source_was_attached (GSource *source)
+{
+  return g_source_is_destroyed (source) || g_source_get_context (source) != NULL;
+}
+
+#define N_HANDED_OVER_SOURCES 100
+
+/* From a thread that cannot own the context, the source is handed over and
+ * waits for the context's thread to attach it: a cancel from a third
+ * thread lands in that window every time, since the context does not run
+ * until it has. */
+static void
 test_source_cancelled_before_attach (void)
 {
   Fixture f;
-  IdGuesser guesser = { 0 };
-  GThread *thread;
-  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-  const guint max_tasks = 200000;
+  OtherThread producer, guesser;
   guint64 last_id = 0;
 
-  fixture_init (&f, max_tasks);
-  guesser.service = f.service;
-  __atomic_store_n (&guesser.next_id, 1, __ATOMIC_SEQ_CST);
-  thread = g_thread_new ("guesser", cancel_next_id, &guesser);
+  fixture_init (&f, N_HANDED_OVER_SOURCES);
+  other_thread_start (&producer, "producer");
+  other_thread_start (&guesser, "guesser");
 
-  while (g_get_monotonic_time () < end && (guint) f.ledger->n_slots < max_tasks)
+  for (guint i = 0; i < N_HANDED_OVER_SOURCES; i++)
     {
       TestSlot *slot = test_slot_new (f.ledger, TEST_WAY_SOURCE);
-      GSource *source = test_slot_source_new (slot, 0);
+      SourceRequest req = { f.service, test_slot_source_new (slot, 1), 0, 1, FALSE };
 
-      /* Ids are handed out in order: the other thread tries the next. */
-      __atomic_store_n (&guesser.next_id, last_id + 1, __ATOMIC_SEQ_CST);
-      test_slot_scheduled (slot, asab_task_service_schedule_source (f.service, source));
-      g_assert_cmpuint (slot->id, >, last_id);
-      last_id = slot->id;
+      other_thread_post (&producer, schedule_source_there, &req);
+      other_thread_wait (&producer);
+      g_assert_true (test_slot_scheduled (slot, req.id));
+      g_assert_cmpuint (req.id, >, last_id);
+      last_id = req.id;
 
-      asab_task_service_cancel (f.service, slot->id);
-      test_iterate_until (f.context, slot->n_done == 1 && slot->n_destroyed == 1);
+      /* Cancelled twice, from two threads: the second relies on the
+       * first's request. */
+      other_thread_post (&guesser, cancel_there, &req);
+      other_thread_wait (&guesser);
+      g_assert_true (req.cancelled);
+      g_assert_true (asab_task_service_cancel (f.service, req.id));
+
+      test_iterate_until (f.context, slot->n_done == 1);
+      g_assert_cmpint (slot->result, ==, TEST_RESULT_CANCELLED);
+      g_assert_cmpint (slot->n_runs, ==, 0);
+      g_assert_false (source_was_attached (req.source));
+      g_source_unref (req.source);
+      g_assert_cmpint (slot->n_destroyed, ==, 1);
     }
 
-  g_atomic_int_set (&guesser.quit, 1);
-  g_thread_join (thread);
-  g_test_message ("%d sources, %d cancelled by the other thread", f.ledger->n_slots, guesser.n_cancelled);
+  other_thread_stop (&producer);
+  other_thread_stop (&guesser);
+  test_ledger_assert_all_ended (f.ledger);
+
+  fixture_clear (&f);
+}
+
+#define N_RACING_SOURCES 20000
+#define N_GUESSES 1000
+
+/* On the context's thread the id is in the table a moment before the
+ * source is attached: another thread that guesses the next id races for
+ * that moment, and may land before the attach, after it, or not at all. */
+static void
+test_source_attach_race (void)
+{
+  Fixture f;
+  OtherThread guesser;
+  gint64 end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  guint n_landed = 0, n_before_attach = 0;
+  guint64 last_id = 0;
+
+  fixture_init (&f, N_RACING_SOURCES);
+  other_thread_start (&guesser, "guesser");
+
+  while (g_get_monotonic_time () < end && (guint) f.ledger->n_slots < N_RACING_SOURCES)
+    {
+      TestSlot *slot = test_slot_new (f.ledger, TEST_WAY_SOURCE);
+      SourceRequest req = { f.service, test_slot_source_new (slot, 0), 0, N_GUESSES, FALSE };
+
+      /* Ids are handed out in order: the other thread tries the next. */
+      req.id = last_id + 1;
+      other_thread_post (&guesser, cancel_there, &req);
+      test_slot_scheduled (slot, asab_task_service_schedule_source (f.service, g_source_ref (req.source)));
+      g_assert_cmpuint (slot->id, ==, last_id + 1);
+      last_id = slot->id;
+      g_assert_true (asab_task_service_cancel (f.service, slot->id));
+      other_thread_wait (&guesser);
+
+      test_iterate_until (f.context, slot->n_done == 1);
+      g_assert_cmpint (slot->result, ==, TEST_RESULT_CANCELLED);
+      n_landed += req.cancelled;
+      n_before_attach += !source_was_attached (req.source);
+      g_source_unref (req.source);
+      g_assert_cmpint (slot->n_destroyed, ==, 1);
+    }
+
+  other_thread_stop (&guesser);
+  g_test_message ("%d sources: the other thread cancelled %u, %u of them before the attach",
+                  f.ledger->n_slots, n_landed, n_before_attach);
+  g_assert_cmpuint (n_before_attach, <=, n_landed);
   test_ledger_assert_all_ended (f.ledger);
 
   fixture_clear (&f);
@@ -1406,6 +1588,7 @@ main (int   argc,
 
   g_test_add_func ("/faults/cancel/forever-during-restart", test_forever_cancel_during_restart);
   g_test_add_func ("/faults/cancel/source-before-attach", test_source_cancelled_before_attach);
+  g_test_add_func ("/faults/cancel/source-attach-race", test_source_attach_race);
 
   g_test_add_func ("/faults/stop/cancel-wait", test_stop_cancel_wait);
 

@@ -38,11 +38,12 @@ error_free0 (gpointer error)
     g_error_free (error);
 }
 
-void
-fixture_setup (Fixture       *f,
-               gconstpointer  data)
+/* Takes @context, pushed as the thread-default one: the service runs on it. */
+static void
+fixture_setup_on (Fixture      *f,
+                  GMainContext *context)
 {
-  f->context = test_context_new ();
+  f->context = context;
   f->service = asab_task_service_new (NULL);
   f->done_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   f->done_errors = g_ptr_array_new_with_free_func (error_free0);
@@ -50,16 +51,24 @@ fixture_setup (Fixture       *f,
   g_signal_connect (f->service, "task-done", G_CALLBACK (fixture_on_task_done), f);
 }
 
-/* For GApplication, which runs on the global default main context. */
+void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  fixture_setup_on (f, test_context_new ());
+}
+
+/* For GApplication, and for the common case of a service on the global
+ * default main context. */
 void
 fixture_setup_default_context (Fixture       *f,
                                gconstpointer  data)
 {
-  fixture_setup (f, data);
-  g_main_context_pop_thread_default (f->context);
-  g_main_context_unref (f->context);
-  f->context = g_main_context_ref (g_main_context_default ());
-  g_main_context_push_thread_default (f->context);
+  GMainContext *context = g_main_context_ref (g_main_context_default ());
+
+  g_main_context_push_thread_default (context);
+  test_capture_logs_clear ();
+  fixture_setup_on (f, context);
 }
 
 void

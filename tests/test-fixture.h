@@ -16,6 +16,9 @@ G_BEGIN_DECLS
  *
  *   g_test_add ("/task-service/...", Fixture, NULL,
  *               fixture_setup, test_func, fixture_teardown);
+ *
+ * fixture_setup_default_context() does the same with the global default
+ * main context.
  */
 typedef struct
 {

@@ -73,6 +73,140 @@ test_in_thread_failure (Fixture       *f,
   g_assert_nonnull (strstr (test_captured_nth (G_LOG_LEVEL_WARNING, 0)->message, "not allowed"));
 }
 
+/* g_task_set_return_on_cancel() in the function: the task still ends only
+ * once the function has returned. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean started;
+  gboolean released;
+  /* Any thread, atomic. */
+  int returned;
+  int n_destroyed;
+  int n_destroyed_before_return;
+} Blocker;
+
+static void
+block_until_released (GTask        *task,
+                      GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  Blocker *blocker = user_data;
+
+  g_task_set_return_on_cancel (task, TRUE);
+
+  g_mutex_lock (&blocker->lock);
+  blocker->started = TRUE;
+  g_cond_broadcast (&blocker->cond);
+  while (!blocker->released)
+    g_cond_wait (&blocker->cond, &blocker->lock);
+  g_mutex_unlock (&blocker->lock);
+
+  g_task_return_boolean (task, TRUE);
+  g_atomic_int_set (&blocker->returned, TRUE);
+}
+
+static void
+blocker_destroy (gpointer data)
+{
+  Blocker *blocker = data;
+
+  if (!g_atomic_int_get (&blocker->returned))
+    g_atomic_int_inc (&blocker->n_destroyed_before_return);
+  g_atomic_int_inc (&blocker->n_destroyed);
+}
+
+static gboolean
+blocker_started (Blocker *blocker)
+{
+  gboolean started;
+
+  g_mutex_lock (&blocker->lock);
+  started = blocker->started;
+  g_mutex_unlock (&blocker->lock);
+
+  return started;
+}
+
+static void
+test_in_thread_return_on_cancel (Fixture       *f,
+                                 gconstpointer  data)
+{
+  Blocker blocker = { 0 };
+  guint64 id;
+
+  g_mutex_init (&blocker.lock);
+  g_cond_init (&blocker.cond);
+
+  id = asab_task_service_schedule_in_thread (f->service, "blocked", block_until_released, &blocker,
+                                             blocker_destroy);
+  test_iterate_until (f->context, blocker_started (&blocker));
+
+  /* Whatever GLib would do on its own for a return-on-cancel task, the
+   * function is still running: nothing ends, nothing is freed. */
+  g_assert_true (asab_task_service_cancel (f->service, id));
+  test_iterate_pending (f->context);
+  g_assert_cmpuint (f->n_done, ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&blocker.n_destroyed), ==, 0);
+  g_assert_cmpuint (asab_task_service_get_n_running (f->service), ==, 1);
+
+  g_mutex_lock (&blocker.lock);
+  blocker.released = TRUE;
+  g_cond_broadcast (&blocker.cond);
+  g_mutex_unlock (&blocker.lock);
+
+  test_iterate_until (f->context, f->n_done == 1);
+  g_assert_cmpuint (f->n_done_cancelled, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&blocker.n_destroyed), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&blocker.n_destroyed_before_return), ==, 0);
+  g_assert_cmpuint (asab_task_service_get_n_running (f->service), ==, 0);
+
+  g_mutex_clear (&blocker.lock);
+  g_cond_clear (&blocker.cond);
+}
+
+/* A function that returns without completing its GTask */
+
+static void
+return_without_completing (GTask        *task,
+                           GCancellable *cancellable,
+                           gpointer      user_data)
+{
+  int *n_calls = user_data;
+
+  g_atomic_int_inc (n_calls);
+}
+
+static void
+test_in_thread_returns_without_completing (Fixture       *f,
+                                           gconstpointer  data)
+{
+  int n_calls = 0;
+  guint64 id;
+  g_autofree char *expected = NULL;
+  const GError *error;
+  CapturedLog *log;
+
+  id = asab_task_service_schedule_in_thread (f->service, "forgetful", return_without_completing,
+                                             &n_calls, NULL);
+  test_iterate_until (f->context, f->n_done == 1);
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+
+  /* A failure, not a success, and logged like any other. */
+  g_assert_cmpuint (f->n_done_failed, ==, 1);
+  error = g_ptr_array_index (f->done_errors, 0);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "The function returned without completing its task");
+
+  expected = g_strdup_printf ("Task “forgetful” (%" G_GUINT64_FORMAT ") failed: "
+                              "The function returned without completing its task", id);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
+  log = test_captured_nth (G_LOG_LEVEL_WARNING, 0);
+  g_assert_cmpstr (log->message, ==, expected);
+  g_assert_cmpstr (log->task_name, ==, "forgetful");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -80,12 +214,17 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   test_capture_logs_init ();
   g_test_summary ("schedule_in_thread() runs the function on a worker thread and ends the task on "
-                  "the context's");
+                  "the context's, once the function has returned; a function that returns without "
+                  "completing its task fails it");
 
   g_test_add ("/task-service/in-thread/runs-on-worker", Fixture, NULL,
               fixture_setup, test_in_thread_runs_on_worker, fixture_teardown);
   g_test_add ("/task-service/in-thread/failure", Fixture, NULL,
               fixture_setup, test_in_thread_failure, fixture_teardown);
+  g_test_add ("/task-service/in-thread/return-on-cancel", Fixture, NULL,
+              fixture_setup, test_in_thread_return_on_cancel, fixture_teardown);
+  g_test_add ("/task-service/in-thread/returns-without-completing", Fixture, NULL,
+              fixture_setup, test_in_thread_returns_without_completing, fixture_teardown);
 
   return g_test_run ();
 }

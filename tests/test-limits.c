@@ -157,6 +157,86 @@ test_max_queued_refuses (Fixture       *f,
   g_assert_cmpuint (f->n_destroyed, ==, 1150);
 }
 
+/* max-queued counts every task that has not started, even with no limit
+ * on the running ones: a burst made before the context runs again is
+ * refused beyond it. */
+/* Four calls in a row: the first two are accepted. */
+static void
+schedule_burst_of_four (Fixture *f)
+{
+  guint64 ids[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    ids[i] = asab_task_service_schedule_full (f->service, "burst", complete_now, f, count_destroy);
+  g_assert_cmpuint (ids[0], >, 0);
+  g_assert_cmpuint (ids[1], >, 0);
+  g_assert_cmpuint (ids[2], ==, 0);
+  g_assert_cmpuint (ids[3], ==, 0);
+}
+
+static void
+test_max_queued_burst (Fixture       *f,
+                       gconstpointer  data)
+{
+  asab_task_service_set_max_queued (f->service, 2);
+  g_assert_cmpuint (asab_task_service_get_max_concurrent (f->service), ==, 0);
+
+  schedule_burst_of_four (f);
+  g_assert_cmpuint (f->n_destroyed, ==, 2);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f->service), ==, 2);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
+
+  /* Once the context has run them, there is room for two more. */
+  test_iterate_until (f->context, f->n_done == 2);
+  g_assert_cmpuint (asab_task_service_get_n_queued (f->service), ==, 0);
+  schedule_burst_of_four (f);
+
+  test_iterate_until (f->context, f->n_done == 4);
+  g_assert_cmpuint (f->n_done_ok, ==, 4);
+  g_assert_cmpuint (f->n_called, ==, 4);
+  g_assert_cmpuint (f->n_destroyed, ==, 8);
+}
+
+/* After a stop: one warning for a burst of refusals, from any thread */
+
+static gpointer
+schedule_after_stop (gpointer data)
+{
+  Fixture *f = data;
+  guint accepted = 0;
+
+  for (guint i = 0; i < 1000; i++)
+    accepted += asab_task_service_schedule_threadsafe (f->service, "late", complete_now, f, NULL) != 0;
+
+  return GUINT_TO_POINTER (accepted);
+}
+
+static void
+test_refused_after_stop (Fixture       *f,
+                         gconstpointer  data)
+{
+  guint accepted = 0;
+
+  g_assert_true (asab_task_service_stop (f->service, NULL, NULL));
+
+  for (guint i = 0; i < 10000; i++)
+    accepted += asab_task_service_schedule_full (f->service, "late", complete_now, f, count_destroy) != 0;
+  g_assert_cmpuint (accepted, ==, 0);
+  g_assert_cmpuint (f->n_destroyed, ==, 10000);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
+  g_assert_cmpstr (test_captured_nth (G_LOG_LEVEL_WARNING, 0)->message, ==,
+                   "The task service has been stopped: task “late” was refused");
+
+  /* The limit holds for every thread. */
+  accepted = GPOINTER_TO_UINT (g_thread_join (g_thread_new ("late", schedule_after_stop, f)));
+  g_assert_cmpuint (accepted, ==, 0);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 1);
+
+  test_iterate_pending (f->context);
+  g_assert_cmpuint (f->n_done, ==, 0);
+  g_assert_cmpuint (f->n_called, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -164,7 +244,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   test_capture_logs_init ();
   g_test_summary ("max-concurrent holds tasks back in order; max-queued refuses past the limit, "
-                  "from any thread, with one warning");
+                  "from any thread, with one warning, and counts a burst made before the context "
+                  "runs; refusals after a stop are rate-limited the same way");
 
   g_test_add ("/task-service/max-concurrent/limit", Fixture, NULL,
               fixture_setup, test_max_concurrent_limit, fixture_teardown);
@@ -173,6 +254,11 @@ main (int   argc,
 
   g_test_add ("/task-service/max-queued/refuses", Fixture, NULL,
               fixture_setup, test_max_queued_refuses, fixture_teardown);
+  g_test_add ("/task-service/max-queued/burst", Fixture, NULL,
+              fixture_setup, test_max_queued_burst, fixture_teardown);
+
+  g_test_add ("/task-service/refused/after-stop", Fixture, NULL,
+              fixture_setup, test_refused_after_stop, fixture_teardown);
 
   return g_test_run ();
 }

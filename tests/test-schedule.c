@@ -492,6 +492,129 @@ test_dispatch_next_iteration (Fixture       *f,
   test_iterate_until (f->context, f->n_done == 1);
 }
 
+/* Nested main loops: a task's function or a task-done handler that runs
+ * the context until another task has ended. */
+
+typedef struct
+{
+  Fixture *f;
+  GMainLoop *loop;
+  gboolean timed_out;
+  gboolean second_ended_in_loop;
+  gboolean waiter_returned;
+} Nested;
+
+static gboolean
+nested_loop_timed_out (gpointer data)
+{
+  Nested *nested = data;
+
+  nested->timed_out = TRUE;
+  g_main_loop_quit (nested->loop);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs a main loop on the context until the end of "second" quits it, for
+ * 5 s at most: less than the bound of the test's own wait. */
+static void
+run_nested_loop (Nested *nested)
+{
+  GSource *guard = g_timeout_source_new_seconds (5);
+
+  g_assert_null (nested->loop);
+  nested->loop = g_main_loop_new (nested->f->context, FALSE);
+  g_source_set_callback (guard, nested_loop_timed_out, nested, NULL);
+  g_source_attach (guard, nested->f->context);
+  g_main_loop_run (nested->loop);
+  g_source_destroy (guard);
+  g_source_unref (guard);
+  g_clear_pointer (&nested->loop, g_main_loop_unref);
+}
+
+static void
+quit_when_second_ends (AsabTaskService *service,
+                       GTask           *task,
+                       const GError    *error,
+                       Nested          *nested)
+{
+  if (g_strcmp0 (g_task_get_name (task), "second") != 0)
+    return;
+
+  nested->second_ended_in_loop = nested->loop != NULL;
+  if (nested->loop != NULL)
+    g_main_loop_quit (nested->loop);
+}
+
+static void
+wait_in_task_done (AsabTaskService *service,
+                   GTask           *task,
+                   const GError    *error,
+                   Nested          *nested)
+{
+  if (g_strcmp0 (g_task_get_name (task), "first") != 0)
+    return;
+
+  g_assert_cmpuint (asab_task_service_schedule_full (service, "second", complete_now, nested->f,
+                                                     count_destroy), >, 0);
+  run_nested_loop (nested);
+}
+
+static void
+test_nested_loop_in_task_done (Fixture       *f,
+                               gconstpointer  data)
+{
+  Nested nested = { f, NULL, FALSE, FALSE, FALSE };
+
+  g_signal_connect (f->service, "task-done", G_CALLBACK (quit_when_second_ends), &nested);
+  g_signal_connect (f->service, "task-done", G_CALLBACK (wait_in_task_done), &nested);
+  asab_task_service_schedule_full (f->service, "first", complete_now, f, count_destroy);
+  test_iterate_until (f->context, f->n_done == 2);
+
+  /* The second task ran and ended inside the handler's loop. */
+  g_assert_false (nested.timed_out);
+  g_assert_true (nested.second_ended_in_loop);
+  g_assert_cmpuint (f->n_done_ok, ==, 2);
+  g_assert_cmpuint (f->n_called, ==, 2);
+  g_assert_cmpuint (f->n_destroyed, ==, 2);
+  g_assert_cmpstr (g_task_get_name (g_ptr_array_index (f->done_tasks, 1)), ==, "second");
+}
+
+static void
+wait_for_second (GTask        *task,
+                 GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  Nested *nested = user_data;
+
+  g_assert_cmpuint (asab_task_service_schedule_full (g_task_get_source_object (task), "second",
+                                                     complete_now, nested->f, count_destroy), >, 0);
+  run_nested_loop (nested);
+  nested->waiter_returned = TRUE;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_nested_loop_in_task_func (Fixture       *f,
+                               gconstpointer  data)
+{
+  Nested nested = { f, NULL, FALSE, FALSE, FALSE };
+
+  g_signal_connect (f->service, "task-done", G_CALLBACK (quit_when_second_ends), &nested);
+  asab_task_service_schedule_full (f->service, "waiter", wait_for_second, &nested, NULL);
+  test_iterate_until (f->context, f->n_done == 2);
+
+  /* The second task started and ended while the waiter's function ran. */
+  g_assert_false (nested.timed_out);
+  g_assert_true (nested.second_ended_in_loop);
+  g_assert_true (nested.waiter_returned);
+  g_assert_cmpuint (f->n_done_ok, ==, 2);
+  g_assert_cmpuint (f->n_destroyed, ==, 1);
+  g_assert_cmpstr (g_task_get_name (g_ptr_array_index (f->done_tasks, 0)), ==, "second");
+  g_assert_cmpstr (g_task_get_name (g_ptr_array_index (f->done_tasks, 1)), ==, "waiter");
+  g_assert_cmpuint (asab_task_service_get_n_running (f->service), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -500,7 +623,7 @@ main (int   argc,
   test_capture_logs_init ();
   g_test_summary ("A new service runs its tasks on its context; schedule() and schedule_full() give "
                   "each task a fresh GTask and cancellable, start it on a later iteration from one "
-                  "source, and report it once in task-done");
+                  "source, and report it once in task-done; other tasks go on in a nested main loop");
 
   g_test_add_func ("/task-service/new/thread-default-context", test_new_thread_default);
   g_test_add_func ("/task-service/new/context-not-thread-default", test_context_not_thread_default);
@@ -529,6 +652,11 @@ main (int   argc,
               fixture_setup, test_dispatch_no_wakeups, fixture_teardown);
   g_test_add ("/task-service/dispatch/next-iteration", Fixture, NULL,
               fixture_setup, test_dispatch_next_iteration, fixture_teardown);
+
+  g_test_add ("/task-service/nested-loop/in-task-done", Fixture, NULL,
+              fixture_setup, test_nested_loop_in_task_done, fixture_teardown);
+  g_test_add ("/task-service/nested-loop/in-task-func", Fixture, NULL,
+              fixture_setup, test_nested_loop_in_task_func, fixture_teardown);
 
   return g_test_run ();
 }

@@ -865,6 +865,297 @@ test_stress_invariant (void)
   S = NULL;
 }
 
+/* Workers on a service whose context they cannot own: threads that call
+ * schedule_full(), run_forever(), schedule_in_thread() and
+ * schedule_source(), each handed over, while one thread runs the context.
+ * Once on the default service, with a main loop on the global default
+ * context, as most programs have it; once on a private context that its
+ * owner iterates by hand without pushing it. Every call gets a slot in a
+ * ledger; at the end every accepted task has had one task-done, every
+ * destroy notify ran once, after it, and nothing is left running or
+ * queued. */
+
+#define WORKERS_N_THREADS     2
+#define WORKERS_FOLLOW_UPS    20
+#define WORKERS_N_FOREVER     4
+
+typedef struct
+{
+  AsabTaskService *service;
+  TestLedger *ledger;
+  GMainContext *context;
+  GMainLoop *loop;
+  gint64 deadline;
+  guint n_per_worker;
+
+  /* Any thread, atomic. */
+  int n_workers_done;
+  int n_in_thread_ran;
+  int n_follow_ups;
+} Workers;
+
+static gboolean
+workers_finished (Workers *w)
+{
+  return g_atomic_int_get (&w->n_workers_done) == WORKERS_N_THREADS &&
+         w->ledger->n_done == g_atomic_int_get (&w->ledger->n_accepted);
+}
+
+static void
+worker_body (GTask        *task,
+             GCancellable *cancellable,
+             gpointer      data)
+{
+  TestSlot *slot = data;
+
+  g_assert_true (g_thread_self () == slot->ledger->context_thread);
+  g_atomic_int_inc (&slot->n_runs);
+  if (slot->plan == PLAN_FAIL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "planned failure");
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static Plan
+worker_plan (guint i)
+{
+  return i % 5 == 0 ? PLAN_FAIL : PLAN_SUCCEED;
+}
+
+static void
+worker_schedule_full (Workers *w,
+                      guint    i)
+{
+  TestSlot *slot = test_slot_new (w->ledger, TEST_WAY_SCHEDULE);
+
+  slot->plan = worker_plan (i);
+  if (test_slot_schedule (slot, w->service, worker_body) == 0)
+    g_error ("schedule_full() from a worker was refused");
+}
+
+/* On a worker of GLib's pool: its follow-ups are handed over in turn. */
+static void
+schedule_follow_ups (GTask        *task,
+                     GCancellable *cancellable,
+                     gpointer      data)
+{
+  TestSlot *slot = data;
+  Workers *w = slot->ledger->user_data;
+
+  g_assert_true (g_thread_self () != slot->ledger->context_thread);
+  g_atomic_int_inc (&slot->n_runs);
+  for (guint i = 0; i < WORKERS_FOLLOW_UPS; i++)
+    worker_schedule_full (w, i);
+  g_atomic_int_add (&w->n_follow_ups, WORKERS_FOLLOW_UPS);
+  g_atomic_int_inc (&w->n_in_thread_ran);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gpointer
+worker_thread (gpointer data)
+{
+  Workers *w = data;
+  guint64 forever[WORKERS_N_FOREVER] = { 0 };
+  guint n_forever = 0;
+
+  g_assert_null (g_main_context_get_thread_default ());
+
+  for (guint i = 0; i < w->n_per_worker; i++)
+    {
+      TestSlot *slot;
+
+      if (i % 100 == 0)
+        {
+          slot = test_slot_new (w->ledger, TEST_WAY_IN_THREAD);
+          slot->plan = PLAN_SUCCEED;
+          if (test_slot_schedule (slot, w->service, schedule_follow_ups) == 0)
+            g_error ("schedule_in_thread() from a worker was refused");
+        }
+      else if (i % 100 == 50)
+        {
+          slot = test_slot_new (w->ledger, TEST_WAY_SOURCE);
+          slot->plan = PLAN_SOURCE_READY;
+          test_slot_scheduled (slot, asab_task_service_schedule_source (w->service,
+                                                                        test_slot_source_new (slot, 1 + i % 3)));
+          if (slot->id == 0)
+            g_error ("schedule_source() from a worker was refused");
+        }
+      else if (i % (w->n_per_worker / WORKERS_N_FOREVER) == 25 && n_forever < WORKERS_N_FOREVER)
+        {
+          slot = test_slot_new (w->ledger, TEST_WAY_FOREVER);
+          slot->plan = PLAN_SUCCEED;
+          if ((forever[n_forever++] = test_slot_schedule (slot, w->service, worker_body)) == 0)
+            g_error ("run_forever() from a worker was refused");
+        }
+      else
+        worker_schedule_full (w, i);
+    }
+
+  /* Forever tasks end only when they are cancelled. */
+  for (guint i = 0; i < n_forever; i++)
+    g_assert_true (asab_task_service_cancel (w->service, forever[i]));
+
+  g_atomic_int_inc (&w->n_workers_done);
+
+  return NULL;
+}
+
+/* What each slot's way and plan allow, besides the ledger's rule. */
+static void
+workers_check_slot (TestSlot *slot)
+{
+  switch (slot->way)
+    {
+    case TEST_WAY_SCHEDULE:
+      g_assert_cmpint (slot->n_runs, ==, 1);
+      g_assert_cmpint (slot->result, ==, slot->plan == PLAN_FAIL ? TEST_RESULT_FAILED : TEST_RESULT_OK);
+      g_assert_cmpint (slot->n_failed, ==, slot->plan == PLAN_FAIL);
+      break;
+    case TEST_WAY_IN_THREAD:
+      g_assert_cmpint (slot->n_runs, ==, 1);
+      g_assert_cmpint (slot->result, ==, TEST_RESULT_OK);
+      break;
+    case TEST_WAY_SOURCE:
+      g_assert_cmpint (slot->n_runs, >=, 1);
+      g_assert_cmpint (slot->n_runs, <=, 3);
+      g_assert_cmpint (slot->result, ==, TEST_RESULT_OK);
+      break;
+    case TEST_WAY_FOREVER:
+      g_assert_cmpint (slot->result, ==, TEST_RESULT_CANCELLED);
+      g_assert_cmpint (slot->n_failed, ==, 0);
+      break;
+    case TEST_WAY_SCHEDULE_NO_DESTROY:
+    case TEST_WAY_THREADSAFE:
+    case TEST_WAY_GTASK:
+    case TEST_N_WAYS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+workers_check_cb (gpointer data)
+{
+  Workers *w = data;
+
+  if (g_get_monotonic_time () > w->deadline)
+    g_error ("Not finished after %d s: %d workers done, %d accepted, %d ended",
+             DEADLINE_SECONDS, g_atomic_int_get (&w->n_workers_done),
+             g_atomic_int_get (&w->ledger->n_accepted), w->ledger->n_done);
+
+  if (!workers_finished (w))
+    return G_SOURCE_CONTINUE;
+
+  g_main_loop_quit (w->loop);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+workers_run (Workers *w)
+{
+  GThread *threads[WORKERS_N_THREADS];
+  guint n_per_way[TEST_N_WAYS] = { 0 };
+  guint n_tasks = stress_n_tasks () / 4;
+  gint64 start = g_get_monotonic_time ();
+
+  w->n_per_worker = n_tasks / WORKERS_N_THREADS;
+  w->deadline = start + DEADLINE_SECONDS * G_USEC_PER_SEC;
+  w->ledger = test_ledger_new (w->service, n_tasks + n_tasks / 100 * WORKERS_FOLLOW_UPS + 1000);
+  w->ledger->user_data = w;
+  test_ledger_watch (w->ledger);
+
+  for (guint i = 0; i < WORKERS_N_THREADS; i++)
+    threads[i] = g_thread_new ("worker", worker_thread, w);
+
+  if (w->loop != NULL)
+    {
+      /* A main loop holds the context throughout. */
+      GSource *check = g_timeout_source_new (10);
+
+      g_source_set_callback (check, workers_check_cb, w, NULL);
+      g_source_attach (check, w->context);
+      g_source_unref (check);
+      g_main_loop_run (w->loop);
+    }
+  else
+    {
+      /* One iteration at a time, without blocking, and without holding
+       * the context in between, as a loop with other work to do would. */
+      while (!workers_finished (w))
+        {
+          if (g_get_monotonic_time () > w->deadline)
+            g_error ("Not finished after %d s: %d workers done, %d accepted, %d ended",
+                     DEADLINE_SECONDS, g_atomic_int_get (&w->n_workers_done),
+                     g_atomic_int_get (&w->ledger->n_accepted), w->ledger->n_done);
+          g_main_context_iteration (w->context, FALSE);
+        }
+    }
+
+  for (guint i = 0; i < WORKERS_N_THREADS; i++)
+    g_thread_join (threads[i]);
+
+  test_ledger_assert_all_ended (w->ledger);
+  for (guint i = 0; i < (guint) w->ledger->n_slots; i++)
+    {
+      workers_check_slot (&w->ledger->slots[i]);
+      n_per_way[w->ledger->slots[i].way]++;
+    }
+  g_assert_cmpint (g_atomic_int_get (&w->n_in_thread_ran), ==, n_per_way[TEST_WAY_IN_THREAD]);
+  g_assert_cmpint (g_atomic_int_get (&w->n_follow_ups), ==,
+                   n_per_way[TEST_WAY_IN_THREAD] * WORKERS_FOLLOW_UPS);
+  g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 0);
+
+  g_test_message ("%d tasks from %d workers: schedule_full %u (%d from thread functions), "
+                  "in-thread %u, source %u, forever %u; %u failed as planned; %.1f s",
+                  w->ledger->n_slots, WORKERS_N_THREADS, n_per_way[TEST_WAY_SCHEDULE],
+                  g_atomic_int_get (&w->n_follow_ups), n_per_way[TEST_WAY_IN_THREAD],
+                  n_per_way[TEST_WAY_SOURCE], n_per_way[TEST_WAY_FOREVER], w->ledger->n_failed,
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+}
+
+static void
+test_stress_workers_default (void)
+{
+  Workers w = { 0 };
+
+  /* The default service is the process's: nothing else in this program
+   * attaches anything to the global default context. */
+  g_assert_cmpuint (test_count_sources (g_main_context_default ()), ==, 0);
+  test_capture_logs_clear ();
+
+  w.context = g_main_context_default ();
+  w.service = asab_task_service_get_default ();
+  w.loop = g_main_loop_new (w.context, FALSE);
+  workers_run (&w);
+
+  g_main_loop_unref (w.loop);
+  test_ledger_free (w.ledger);
+}
+
+static void
+test_stress_workers_private (void)
+{
+  Workers w = { 0 };
+
+  test_capture_logs_clear ();
+  w.context = g_main_context_new ();
+  w.service = asab_task_service_new (w.context);
+  workers_run (&w);
+
+  /* Every task has ended: nothing else keeps the service. */
+  g_clear_object (&w.service);
+  while (!test_ledger_finalized (w.ledger))
+    {
+      if (g_get_monotonic_time () > w.deadline)
+        g_error ("The service was not finalized");
+      g_main_context_iteration (w.context, FALSE);
+    }
+  test_iterate_pending (w.context);
+  test_ledger_free (w.ledger);
+  g_main_context_unref (w.context);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -872,10 +1163,13 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   test_capture_logs_init ();
   g_test_summary ("ASAB_STRESS_TASKS tasks (a million by default) from five threads with random "
-                  "outcomes and a stop in the middle: every accepted task gets one task-done, "
-                  "every destroy notify runs once");
+                  "outcomes and a stop in the middle, then a quarter as many from workers that "
+                  "cannot own the context, on the default service and on a private context: "
+                  "every accepted task gets one task-done, every destroy notify runs once");
 
   g_test_add_func ("/stress/invariant", test_stress_invariant);
+  g_test_add_func ("/stress/workers/default-context", test_stress_workers_default);
+  g_test_add_func ("/stress/workers/private-context", test_stress_workers_private);
 
   return g_test_run ();
 }
