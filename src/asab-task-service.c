@@ -148,8 +148,7 @@ typedef enum
   TASK_STATE_QUEUED,             /* in queued: waits for its turn; primed or not */
   TASK_STATE_DELAYED,            /* in delayed: a forever task waits out its back-off */
   TASK_STATE_IN_FUNC,            /* in in_func: its function is on the stack */
-  TASK_STATE_COMPLETED_IN_FUNC,  /* completed while its function is on the stack,
-                                  * or runs on a worker thread */
+  TASK_STATE_COMPLETED_IN_FUNC,  /* completed while its function is on the stack */
   TASK_STATE_RUNNING,            /* in running: started, waits to be completed */
   TASK_STATE_COMPLETING,         /* the service completed its GTask: waits for
                                   * the GTask's callback */
@@ -190,8 +189,6 @@ typedef struct _TaskRecord
    * context. */
   guint8 started : 1;
   guint8 has_name : 1;
-  /* Its function runs on a worker thread. */
-  guint8 in_thread : 1;
   /* Under the lock: cancel() has been called for it. */
   guint8 cancel_requested;
   /* The thread that holds the context: the iteration of the context in
@@ -790,7 +787,21 @@ service_task_new (AsabTaskService *self,
                   const char      *name,
                   GCancellable    *cancellable)
 {
-  GTask *task = service_gtask_new (self, self, cancellable, task_completed_cb, rec);
+  GTask *task;
+
+  if (rec->kind == TASK_KIND_THREAD)
+    {
+      /* A worker's task completes on a context of its own, which the
+       * service runs when the worker's function has returned
+       * (thread_task_deliver()). */
+      g_autoptr(GMainContext) own = g_main_context_new ();
+
+      g_main_context_push_thread_default (own);
+      task = g_task_new (self, cancellable, task_completed_cb, rec);
+      g_main_context_pop_thread_default (own);
+    }
+  else
+    task = service_gtask_new (self, self, cancellable, task_completed_cb, rec);
 
   /* The function, not the macro: the macro also names the task after the
    * tag, which costs a copy and hides an unnamed task's lack of a name. */
@@ -857,7 +868,9 @@ service_prime (AsabTaskService *self)
     {
       TaskRecord *rec = l->data;
 
-      if (rec->task != NULL)
+      /* A worker's task gets its GTask, and the context of its own that
+       * comes with it, when it starts. */
+      if (rec->task != NULL || rec->kind == TASK_KIND_THREAD)
         continue;
 
       batch[n++] = rec;
@@ -973,7 +986,8 @@ service_queue_task (AsabTaskService    *self,
 
   /* Primed now when every task ahead of it is, and few are: then it starts
    * on the next dispatch. Otherwise its turn will come. */
-  prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD;
+  prime_now = self->n_primed == self->queued.length && self->n_primed < PRIME_AHEAD &&
+              kind != TASK_KIND_THREAD;
 
   rec = task_record_new_func (kind, prime_now ? NULL : name, func, user_data, destroy);
   rec->watch = watch;
@@ -1477,6 +1491,27 @@ asab_task_service_cancel (AsabTaskService *self,
  * the destroy notify called and the record freed.
  */
 
+/* The function of a task given to schedule_in_thread() runs on a worker
+ * thread through a GTask of the service's own, the runner. The task's own
+ * GTask is not run in a thread, so that the service can tell whether the
+ * function completed it, and completes on a context of its own: whoever
+ * completes it, the completion waits there, and the service delivers it
+ * when the runner says that the function has returned. So the function
+ * never finds its task completed, or its data freed, under its feet.
+ */
+static void
+thread_task_deliver (TaskRecord *rec)
+{
+  GMainContext *own = g_task_get_context (rec->task);
+
+  /* Nobody else runs it. */
+  if (!g_main_context_acquire (own))
+    g_assert_not_reached ();
+  while (g_main_context_iteration (own, FALSE))
+    ;
+  g_main_context_release (own);
+}
+
 /* Ends a task that the service itself brings to an end, by completing its
  * GTask; the end then takes the same path as any other.
  */
@@ -1491,6 +1526,10 @@ task_record_complete (AsabTaskService *self,
     g_task_return_error (rec->task, error);
   else
     g_task_return_boolean (rec->task, TRUE);
+
+  /* A worker's task that never reached its worker. */
+  if (rec->kind == TASK_KIND_THREAD)
+    thread_task_deliver (rec);
 }
 
 static void
@@ -1505,14 +1544,6 @@ task_record_complete_cancelled (AsabTaskService *self,
   task_record_complete (self, rec, error);
 }
 
-/* The function of a task given to schedule_in_thread() runs on a worker
- * thread through a GTask of the service's own, the runner. The task's own
- * GTask is not run in a thread, so that the service sees whether the
- * function completed it: a completion from a worker thread reaches the
- * context in an idle source of the task's priority, and the runner's end
- * comes after it, from an idle source of the same priority attached later,
- * which GLib dispatches later.
- */
 static void
 thread_runner_run (GTask        *runner,
                    gpointer      source_object,
@@ -1520,11 +1551,8 @@ thread_runner_run (GTask        *runner,
                    GCancellable *cancellable)
 {
   TaskRecord *rec = task_data;
-  GTask *task = rec->task;
 
-  rec->func (task, g_task_get_cancellable (task), rec->user_data);
-
-  g_task_set_priority (runner, g_task_get_priority (task));
+  rec->func (rec->task, g_task_get_cancellable (rec->task), rec->user_data);
   g_task_return_boolean (runner, TRUE);
 }
 
@@ -1533,20 +1561,15 @@ thread_runner_done_cb (GObject      *object,
                        GAsyncResult *result,
                        gpointer      user_data)
 {
-  AsabTaskService *self = ASAB_TASK_SERVICE (object);
   TaskRecord *rec = user_data;
 
-  rec->in_thread = FALSE;
+  thread_task_deliver (rec);
 
-  if (rec->state == TASK_STATE_COMPLETED_IN_FUNC)
+  /* Then it ends as any other failure does. */
+  if (rec->state == TASK_STATE_RUNNING)
     {
-      service_wake (self);
-      task_record_set_state (self, rec, TASK_STATE_COMPLETED);
-    }
-  else
-    {
-      /* Then it ends as any other failure does. */
       g_task_return_error (rec->task, asab_task_error_not_completed ());
+      thread_task_deliver (rec);
     }
 }
 
@@ -1558,7 +1581,6 @@ task_record_start_in_thread (AsabTaskService *self,
 
   (g_task_set_source_tag) (runner, thread_runner_run);
   g_task_set_task_data (runner, rec, NULL);
-  rec->in_thread = TRUE;
   task_record_set_state (self, rec, TASK_STATE_RUNNING);
   g_task_run_in_thread (runner, thread_runner_run);
   g_object_unref (runner);
@@ -1577,6 +1599,10 @@ task_record_start (AsabTaskService *self,
 
   if (G_UNLIKELY (rec->info != NULL))
     task_record_show_started (self, rec);
+
+  /* A worker's task gets its GTask now, a cancellation with it. */
+  if (rec->task == NULL)
+    service_prime_records (self, &rec, 1);
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (rec->task)))
     {
@@ -1612,9 +1638,9 @@ task_record_completed (AsabTaskService *self,
                        TaskRecord      *rec)
 {
   /* The function's closure must outlive the function: end the task when
-   * the function has returned, not under its feet, whether it runs on this
-   * stack or on a worker thread. */
-  gboolean on_stack = rec->state == TASK_STATE_IN_FUNC || rec->in_thread;
+   * the function has returned, not under its feet. (A worker's task is
+   * delivered when its function has returned.) */
+  gboolean on_stack = rec->state == TASK_STATE_IN_FUNC;
   gboolean ends = rec->kind != TASK_KIND_FOREVER;
 
   g_mutex_lock (&self->lock);
@@ -2868,7 +2894,8 @@ service_next_queued (AsabTaskService *self,
 {
   TaskRecord *rec = g_queue_peek_head (&self->queued);
 
-  if (rec == NULL || rec->task == NULL || service_is_stopping (self))
+  if (rec == NULL || service_is_stopping (self) ||
+      (rec->task == NULL && rec->kind != TASK_KIND_THREAD))
     return NULL;
 
   return rec->gtask_iteration != iteration && service_has_free_slot (self) ? rec : NULL;
@@ -3031,12 +3058,24 @@ service_cancel_all (AsabTaskService *self)
 }
 
 /* What one stop_async() call waits with: its own timeout, counted from
- * the call, and its cancellable. */
+ * the call, and its cancellable. A handler on the cancellable, rather than
+ * a GCancellableSource: GLib 2.74 leaks such a source when it is freed
+ * while another thread is inside g_cancellable_cancel(), and disconnecting
+ * a handler waits for that thread instead. */
 typedef struct
 {
   GSource *timer;
-  GSource *cancel_source;
+  GCancellable *cancellable;
+  gulong cancelled_handler;
 } StopWait;
+
+static void
+stop_wait_disconnect (StopWait *wait)
+{
+  if (wait->cancelled_handler != 0)
+    g_cancellable_disconnect (wait->cancellable, wait->cancelled_handler);
+  wait->cancelled_handler = 0;
+}
 
 static void
 stop_wait_free (gpointer data)
@@ -3045,11 +3084,8 @@ stop_wait_free (gpointer data)
 
   g_source_destroy (wait->timer);
   g_source_unref (wait->timer);
-  if (wait->cancel_source != NULL)
-    {
-      g_source_destroy (wait->cancel_source);
-      g_source_unref (wait->cancel_source);
-    }
+  stop_wait_disconnect (wait);
+  g_clear_object (&wait->cancellable);
   g_free (wait);
 }
 
@@ -3063,10 +3099,9 @@ stop_wait_return (GTask  *task,
 
   g_ptr_array_remove (self->stop_tasks, task);
 
-  /* Destroying them drops the references that their callbacks hold. */
+  /* Destroying the timer drops the reference that its callback holds. */
   g_source_destroy (wait->timer);
-  if (wait->cancel_source != NULL)
-    g_source_destroy (wait->cancel_source);
+  stop_wait_disconnect (wait);
 
   if (error != NULL)
     g_task_return_error (task, error);
@@ -3093,17 +3128,36 @@ service_check_stops (AsabTaskService *self)
     service_complete_stops (self);
 }
 
-/* Ends the wait of one stop_async() call; the stop goes on. */
+/* Ends the wait of one stop_async() call, on the context; the stop goes
+ * on. The wait may have ended meanwhile. */
 static gboolean
-stop_wait_cancelled_cb (GCancellable *cancellable,
-                        gpointer      data)
+stop_wait_cancelled_idle_cb (gpointer data)
 {
+  GTask *task = data;
+  AsabTaskService *self = g_task_get_source_object (task);
   GError *error = NULL;
 
-  g_cancellable_set_error_if_cancelled (cancellable, &error);
-  stop_wait_return (data, error);
+  if (self->stop_tasks == NULL || !g_ptr_array_find (self->stop_tasks, task, NULL))
+    return G_SOURCE_REMOVE;
+
+  g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error);
+  stop_wait_return (task, error);
 
   return G_SOURCE_REMOVE;
+}
+
+/* On whichever thread cancels. */
+static void
+stop_wait_cancelled_cb (GCancellable *cancellable,
+                        GTask        *task)
+{
+  AsabTaskService *self = g_task_get_source_object (task);
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_static_name (idle, "[asab] stop wait cancelled");
+  g_source_set_callback (idle, stop_wait_cancelled_idle_cb, g_object_ref (task), g_object_unref);
+  g_source_attach (idle, self->context);
+  g_source_unref (idle);
 }
 
 static gboolean
@@ -3144,15 +3198,15 @@ stop_wait_begin (AsabTaskService *self,
   g_source_set_static_name (wait->timer, "[asab] stop timeout");
   g_source_set_callback (wait->timer, stop_timer_cb, g_object_ref (task), g_object_unref);
   g_source_attach (wait->timer, self->context);
+  g_task_set_task_data (task, wait, stop_wait_free);
+  /* Connected last: it may run at once, when the wait is set up. */
   if (cancellable != NULL)
     {
-      wait->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (wait->cancel_source, "[asab] stop wait cancelled");
-      g_source_set_callback (wait->cancel_source, G_SOURCE_FUNC (stop_wait_cancelled_cb),
-                             g_object_ref (task), g_object_unref);
-      g_source_attach (wait->cancel_source, self->context);
+      wait->cancellable = g_object_ref (cancellable);
+      wait->cancelled_handler = g_cancellable_connect (cancellable,
+                                                       G_CALLBACK (stop_wait_cancelled_cb),
+                                                       task, NULL);
     }
-  g_task_set_task_data (task, wait, stop_wait_free);
 
   /* Inside the dispatcher, cancel all now rather than on its next run. */
   if (self->processing > 0)

@@ -507,6 +507,7 @@ typedef struct
 {
   GCancellable *wait;
   GPtrArray *stubborn;
+  GThread *thread;
 } WaitCanceller;
 
 static gpointer
@@ -519,15 +520,14 @@ cancel_wait (gpointer data)
   return NULL;
 }
 
-/* Once the stop has cancelled the tasks, another thread cancels the wait.
- * This thread waits for it to have returned: GLib before 2.81 leaks a
- * GCancellableSource that is freed while another thread is still in
- * g_cancellable_cancel() (GLib issue 2309). */
+/* Once the stop has cancelled the tasks, another thread cancels the wait,
+ * and may still be inside g_cancellable_cancel() when the wait ends (GLib
+ * before 2.81 leaks a GCancellableSource freed then: GLib issue 2309). */
 static void
 cancel_wait_from_thread (GCancellable  *cancellable,
                          WaitCanceller *canceller)
 {
-  g_thread_join (g_thread_new ("canceller", cancel_wait, canceller));
+  canceller->thread = g_thread_new ("canceller", cancel_wait, canceller);
 }
 
 static void
@@ -594,6 +594,7 @@ test_stop_cancel_wait (Fixture       *f,
   g_clear_error (&result);
   g_assert_cmpuint (f->n_done_cancelled, ==, 2);
 
+  g_thread_join (canceller.thread);
   g_ptr_array_unref (canceller.stubborn);
   g_object_unref (canceller.wait);
 }
