@@ -22,6 +22,11 @@
  * Every call gets a slot in a ledger. At the end, every accepted task has
  * had exactly one "task-done" and one destroy notify, after it; every
  * refused call has had its destroy notify, once, and no "task-done".
+ *
+ * Meanwhile a task list is alive, and a checker applies each of its
+ * items-changed to a shadow list: the list changes only on the context's
+ * thread, never holds a task twice, has lost each task's item by its
+ * task-done, and is empty at the end.
  */
 
 #define DEFAULT_N_TASKS      1000000
@@ -106,6 +111,13 @@ typedef struct
 
   GMutex workers_lock;
   GHashTable *workers;
+
+  /* The task list and its shadow. */
+  GListModel *list;
+  GPtrArray *shadow;
+  GHashTable *shadow_ids;
+  guint n_list_changes;
+  guint n_list_max;
 } Stress;
 
 static Stress *S;
@@ -168,6 +180,58 @@ slot_counted (TestSlot *slot)
   return slot->id;
 }
 
+/* The task list checker */
+
+#define LIST_FULL_CHECK_EVERY 4096
+
+static void
+list_check_all (void)
+{
+  g_assert_cmpuint (g_list_model_get_n_items (S->list), ==, S->shadow->len);
+  for (guint i = 0; i < S->shadow->len; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (S->list, i);
+
+      g_assert_true (item == g_ptr_array_index (S->shadow, i));
+    }
+}
+
+static void
+on_list_changed (GListModel *list,
+                 guint       position,
+                 guint       removed,
+                 guint       added,
+                 gpointer    data)
+{
+  g_assert_true (g_thread_self () == S->context_thread);
+  g_assert_cmpuint (position + removed, <=, S->shadow->len);
+
+  for (guint i = position; i < position + removed; i++)
+    {
+      guint64 id = asab_task_info_get_id (g_ptr_array_index (S->shadow, i));
+
+      g_assert_true (g_hash_table_remove (S->shadow_ids, &id));
+    }
+  g_ptr_array_remove_range (S->shadow, position, removed);
+
+  for (guint i = 0; i < added; i++)
+    {
+      AsabTaskInfo *info = g_list_model_get_item (list, position + i);
+      guint64 *id = g_new (guint64, 1);
+
+      *id = asab_task_info_get_id (info);
+      g_assert_cmpuint (*id, >, 0);
+      /* Never twice. */
+      g_assert_true (g_hash_table_add (S->shadow_ids, id));
+      g_ptr_array_insert (S->shadow, position + i, info);
+    }
+
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, S->shadow->len);
+  S->n_list_max = MAX (S->n_list_max, S->shadow->len);
+  if (++S->n_list_changes % LIST_FULL_CHECK_EVERY == 0)
+    list_check_all ();
+}
+
 /* Signals */
 
 static void
@@ -197,6 +261,8 @@ on_task_done (AsabTaskService *service,
   slot = test_ledger_record_done (S->ledger, task, error);
   if (slot->way == TEST_WAY_IN_THREAD)
     S->n_in_thread_done++;
+  /* Its item went right before its task-done. */
+  g_assert_false (g_hash_table_contains (S->shadow_ids, &slot->id));
 
   S->n_done++;
   if (slot->result == TEST_RESULT_OK)
@@ -773,6 +839,10 @@ test_stress_invariant (void)
 
   S->service = asab_task_service_new (NULL);
   S->ledger = test_ledger_new (S->service, S->target + S->target / 4 + 100000);
+  S->list = asab_task_service_get_tasks (S->service);
+  S->shadow = g_ptr_array_new_with_free_func (g_object_unref);
+  S->shadow_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_signal_connect (S->list, "items-changed", G_CALLBACK (on_list_changed), NULL);
   asab_task_service_set_max_queued (S->service, MAX_QUEUED);
   g_signal_connect (S->service, "task-done", G_CALLBACK (on_task_done), NULL);
   /* Keeps a million warnings out of the log, but counts them. */
@@ -805,7 +875,16 @@ test_stress_invariant (void)
       g_rand_free (producers[i].rand);
     }
 
+  /* The list is empty once nothing runs or waits. */
+  g_assert_cmpuint (asab_task_service_get_n_running (S->service) +
+                    asab_task_service_get_n_queued (S->service), ==, 0);
+  list_check_all ();
+  g_assert_cmpuint (S->shadow->len, ==, 0);
+  g_test_message ("task list: %u changes, at most %u items", S->n_list_changes, S->n_list_max);
+
   /* Every task has ended: nothing else keeps the service. */
+  g_signal_handlers_disconnect_by_func (S->list, on_list_changed, NULL);
+  g_clear_object (&S->list);
   g_clear_object (&S->service);
   while (!test_ledger_finalized (S->ledger))
     {
@@ -861,6 +940,8 @@ test_stress_invariant (void)
   g_mutex_clear (&S->ring_lock);
   g_mutex_clear (&S->workers_lock);
   g_free (S->stop_message);
+  g_ptr_array_unref (S->shadow);
+  g_hash_table_unref (S->shadow_ids);
   test_ledger_free (S->ledger);
   S = NULL;
 }
