@@ -37,16 +37,14 @@ exception becomes a Gio.IOErrorEnum.FAILED error whose message is
 failed a task that way, a result that func gives it later, from a
 callback, is ignored.
 
-To know whether func completed its task before raising, the return methods
-of the Gio.Task given to func are wrapped on that Python object (the same
-object that task-done receives); calling the unwrapped
-``Gio.Task.return_boolean(task, ...)`` goes around that bookkeeping.
+To know whether func completed its task before raising, the Gio.Task given
+to func is a Gio.Task whose return methods record that they were called;
+calling ``Gio.Task.return_boolean(task, ...)`` goes around that
+bookkeeping.
 """
 
-import functools
 import logging
 import threading
-import weakref
 
 from gi.module import get_introspection_module
 from gi.overrides import override
@@ -58,96 +56,123 @@ __all__ = []
 
 logger = logging.getLogger('Asab')
 
-# The Gio.Task methods that give a task its result, for Python.
-_RETURN_METHODS = tuple((name, getattr(Gio.Task, name)) for name in (
-    'return_boolean',
-    'return_error',
-    'return_int',
-    'return_pointer',
-    'return_value',
-))
+_schedule = Asab.TaskService.schedule
+_schedule_threadsafe = Asab.TaskService.schedule_threadsafe
+_schedule_in_thread = Asab.TaskService.schedule_in_thread
+_run_forever = Asab.TaskService.run_forever
 
-_BY_FUNC = 1
-_BY_BINDING = 2
-
-
-class _Completion:
-    """Knows who gave a task its result: func, or the binding when func raised.
-
-    GTask has no public way to tell that it has a result before its callback
-    has run, which happens an iteration later when the task was cancelled or
-    returned from another thread. So the return methods of the Python object
-    that func receives record the completion before they forward it.
-    """
-
-    __slots__ = ('_lock', '_by')
-
-    def __init__(self, task):
-        self._lock = threading.Lock()
-        self._by = None
-
-        # Bound with functools.partial, which costs little per task: these
-        # are set on every task. A weak reference, since the partials live
-        # in the task's own __dict__.
-        task_ref = weakref.ref(task)
-        for name, method in _RETURN_METHODS:
-            setattr(task, name, functools.partial(_tracked_return, self, task_ref, method))
-        task.return_error_if_cancelled = functools.partial(_tracked_return_if_cancelled,
-                                                           self, task_ref)
-
-    def claim(self):
-        """Records that func returns the task; gives who had returned it before."""
-        with self._lock:
-            by = self._by
-            if by is None:
-                self._by = _BY_FUNC
-            return by
-
-    def unclaim(self):
-        with self._lock:
-            self._by = None
-
-    def fail(self, task, error):
-        """Fails the task with error unless func gave it a result first.
-
-        Returns True when it did.
-        """
-        with self._lock:
-            if self._by is not None:
-                return False
-            self._by = _BY_BINDING
-        Gio.Task.return_error(task, error)
-        return True
+# Looked up once: a method of a PyGObject class costs a microsecond to
+# look up on the class.
+_task_return_boolean = Gio.Task.return_boolean
+_task_return_error = Gio.Task.return_error
+_task_return_int = Gio.Task.return_int
+_task_return_pointer = Gio.Task.return_pointer
+_task_return_value = Gio.Task.return_value
+_task_return_error_if_cancelled = Gio.Task.return_error_if_cancelled
 
 
-def _tracked_return(completion, task_ref, method, *args, **kwargs):
-    previous = completion.claim()
-    if previous == _BY_BINDING:
+# Knowing who completed a task
+#
+# GTask has no public way to tell that it has a result before its callback
+# has run, which happens an iteration later when the task was cancelled or
+# returned from another thread. So the Gio.Task that a task function gets
+# has a class whose return methods record the completion, as its state: the
+# class changes from _RunningTask to _ReturnedTask when func returns the
+# task, or to _FailedTask when the binding fails it after func raised. One
+# assignment per task, where wrapping each return method of each task cost a
+# third of the time of a trivial task. To GObject these classes are Gio.Task
+# itself: PyGObject registers no GType for a class of an override module.
+
+_completion_lock = threading.Lock()
+
+
+def _tracked_return(task, method, args):
+    with _completion_lock:
+        state = task.__class__
+        if state is _RunningTask:
+            task.__class__ = _ReturnedTask
+    if state is _FailedTask:
         logger.debug('%s: ignored %s(): the task failed when its function raised',
-                     _describe(task_ref()), method.__name__)
+                     _describe(task), method.__name__)
         return None
     # A second return by func itself goes through: GLib reports it.
     try:
-        return method(task_ref(), *args, **kwargs)
+        return method(task, *args)
     except BaseException:
         # The arguments were refused, the task was not returned.
-        if previous is None:
-            completion.unclaim()
+        if state is _RunningTask:
+            with _completion_lock:
+                task.__class__ = _RunningTask
         raise
 
 
-def _tracked_return_if_cancelled(completion, task_ref):
-    task = task_ref()
-    cancellable = task.get_cancellable()
-    if cancellable is None or not cancellable.is_cancelled():
-        return False
-    previous = completion.claim()
-    if previous == _BY_BINDING:
-        return True
-    returned = Gio.Task.return_error_if_cancelled(task)
-    if not returned and previous is None:
-        completion.unclaim()
-    return returned
+class _RunningTask(Gio.Task):
+    """A task that its function has, and has not returned."""
+
+    def return_boolean(self, result):
+        # _tracked_return(), inline for the most common return.
+        with _completion_lock:
+            state = self.__class__
+            if state is _RunningTask:
+                self.__class__ = _ReturnedTask
+        if state is _FailedTask:
+            return _tracked_return(self, _task_return_boolean, (result,))
+        try:
+            return _task_return_boolean(self, result)
+        except BaseException:
+            if state is _RunningTask:
+                with _completion_lock:
+                    self.__class__ = _RunningTask
+            raise
+
+    def return_error(self, *args):
+        return _tracked_return(self, _task_return_error, args)
+
+    def return_int(self, *args):
+        return _tracked_return(self, _task_return_int, args)
+
+    def return_pointer(self, *args):
+        return _tracked_return(self, _task_return_pointer, args)
+
+    def return_value(self, *args):
+        return _tracked_return(self, _task_return_value, args)
+
+    def return_error_if_cancelled(self):
+        cancellable = self.get_cancellable()
+        if cancellable is None or not cancellable.is_cancelled():
+            return False
+        with _completion_lock:
+            state = self.__class__
+            if state is _RunningTask:
+                self.__class__ = _ReturnedTask
+        if state is _FailedTask:
+            return True
+        returned = _task_return_error_if_cancelled(self)
+        if not returned and state is _RunningTask:
+            with _completion_lock:
+                self.__class__ = _RunningTask
+        return returned
+
+
+class _ReturnedTask(Gio.Task):
+    """A task that its function has returned."""
+
+
+class _FailedTask(_RunningTask):
+    """A task that the binding has failed: its function's later returns are ignored."""
+
+
+def _fail_running(task, error):
+    """Fails the task with error unless its function gave it a result first.
+
+    Returns True when it did.
+    """
+    with _completion_lock:
+        if task.__class__ is not _RunningTask:
+            return False
+        task.__class__ = _FailedTask
+    Gio.Task.return_error(task, error)
+    return True
 
 
 def _describe(task):
@@ -196,11 +221,11 @@ class _TaskFunc:
         self._args = args
 
     def __call__(self, task, cancellable):
-        completion = _Completion(task)
+        task.__class__ = _RunningTask
         try:
             self._func(task, cancellable, *self._args)
         except BaseException as exc:
-            failed = completion.fail(task, _error_from_exception(exc))
+            failed = _fail_running(task, _error_from_exception(exc))
             if not isinstance(exc, Exception):
                 raise
             _log_exception(task, exc, after_completion=not failed)
@@ -246,7 +271,7 @@ class TaskService(Asab.TaskService):
 
         Returns the task's id, or 0 if the service refused the task.
         """
-        return super().schedule(name, _TaskFunc(func, args))
+        return _schedule(self, name, _TaskFunc(func, args))
 
     def schedule_threadsafe(self, func, *args, name=None):
         """Schedules func(task, cancellable, *args) like schedule(), from any thread.
@@ -256,7 +281,7 @@ class TaskService(Asab.TaskService):
 
         Returns the task's id, or 0 if the service refused the task.
         """
-        return super().schedule_threadsafe(name, _TaskFunc(func, args))
+        return _schedule_threadsafe(self, name, _TaskFunc(func, args))
 
     def run_forever(self, func, *args, name=None):
         """Runs func(task, cancellable, *args) again each time its task ends.
@@ -267,7 +292,7 @@ class TaskService(Asab.TaskService):
         Returns the task's id, the same for every run, or 0 if the service
         refused the task.
         """
-        return super().run_forever(name, _TaskFunc(func, args))
+        return _run_forever(self, name, _TaskFunc(func, args))
 
     def schedule_in_thread(self, func, *args, name=None):
         """Runs func(cancellable, *args) on a worker thread.
@@ -277,7 +302,7 @@ class TaskService(Asab.TaskService):
 
         Returns the task's id, or 0 if the service refused the task.
         """
-        return super().schedule_in_thread(name, _ThreadFunc(func, args))
+        return _schedule_in_thread(self, name, _ThreadFunc(func, args))
 
 
 __all__.append('TaskService')
