@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 __all__ = [
     'Asab', 'Gio', 'GLib',
     'TIMEOUT', 'iterate_until', 'iterate_ready', 'is_cancelled', 'is_failed',
-    'Events', 'GLibLog', 'Held', 'ends_when_cancelled',
+    'Events', 'GLibLog', 'Held', 'ends_when_cancelled', 'asab_records',
 ]
 
 # The bound on any wait for asynchronous work, in seconds.
@@ -138,3 +138,8 @@ def ends_when_cancelled(task, cancellable):
             task.return_boolean(True)
 
     stream.read_bytes_async(1, GLib.PRIORITY_DEFAULT, cancellable, on_read, write_fd)
+
+
+def asab_records(caplog):
+    """The records of the override's Python logger."""
+    return [record for record in caplog.records if record.name == 'Asab']

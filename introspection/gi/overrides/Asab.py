@@ -25,17 +25,19 @@ arguments after it are passed to it::
   an asynchronous call.
 * ``schedule_in_thread(func, *args, name=None)`` calls
   ``func(cancellable, *args)`` on a worker thread. Its return value is the
-  task's result, collected and discarded; an exception is its failure.
+  task's result, collected and discarded; an exception, SystemExit
+  included, is its failure.
 
 Each returns the task's id, or 0 when the service refused the task.
 
 An exception that escapes func fails the task, unless func had already
 completed it: a GLib.Error keeps its domain, code and message, any other
 exception becomes a Gio.IOErrorEnum.FAILED error whose message is
-``"ExceptionType: message"``. The traceback is logged as a warning on the
-``Asab`` Python logger, except for cancellations. Once the binding has
-failed a task that way, a result that func gives it later, from a
-callback, is ignored.
+``"ExceptionType: message"``. As for any failure, unless a task-failed
+handler returns True, it is logged once: here as a warning on the ``Asab``
+Python logger, with the traceback, in place of the library's own warning.
+Cancellations are not logged. Once the binding has failed a task that way,
+a result that func gives it later, from a callback, is ignored.
 
 To know whether func completed its task before raising, the Gio.Task given
 to func is a Gio.Task whose return methods record that they were called;
@@ -162,8 +164,8 @@ class _FailedTask(_RunningTask):
     """A task that the binding has failed: its function's later returns are ignored."""
 
 
-def _fail_running(task, error):
-    """Fails the task with error unless its function gave it a result first.
+def _fail_running(task, exc, task_id):
+    """Fails the task with exc unless its function gave it a result first.
 
     Returns True when it did.
     """
@@ -171,9 +173,11 @@ def _fail_running(task, error):
         if task.__class__ is not _RunningTask:
             return False
         task.__class__ = _FailedTask
-    Gio.Task.return_error(task, error)
+    _fail(task, exc, task_id)
     return True
 
+
+# Failures
 
 def _describe(task):
     name = task.get_name() if task is not None else None
@@ -182,12 +186,26 @@ def _describe(task):
     return 'Task “%s”' % name
 
 
+def _exception_message(exc):
+    try:
+        text = str(exc)
+    except BaseException:
+        # As the traceback module says it.
+        text = '<exception str() failed>'
+    name = type(exc).__name__
+    return '%s: %s' % (name, text) if text else name
+
+
+def _failed_error(message):
+    # A C string would end at a NUL.
+    return GLib.Error.new_literal(Gio.io_error_quark(), message.replace('\0', '\\0'),
+                                  Gio.IOErrorEnum.FAILED)
+
+
 def _error_from_exception(exc):
     if isinstance(exc, GLib.Error):
         return exc
-    text = str(exc)
-    message = '%s: %s' % (type(exc).__name__, text) if text else type(exc).__name__
-    return GLib.Error.new_literal(Gio.io_error_quark(), message, Gio.IOErrorEnum.FAILED)
+    return _failed_error(_exception_message(exc))
 
 
 def _is_cancellation(exc):
@@ -195,14 +213,86 @@ def _is_cancellation(exc):
             exc.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
 
 
-def _log_exception(task, exc, after_completion):
-    if _is_cancellation(exc):
-        return
-    if after_completion:
-        message = '%s raised an exception after it had completed its task'
+def _return_cancelled(task):
+    if not task.return_error_if_cancelled():
+        # Cancelled through asyncio rather than by the service.
+        _task_return_error(task, GLib.Error.new_literal(
+            Gio.io_error_quark(), 'Operation was cancelled', Gio.IOErrorEnum.CANCELLED))
+
+
+def _fail(task, exc, task_id):
+    """Fails the task with exc, which its task-failed logs unless a handler takes it over."""
+    if not _is_cancellation(exc):
+        _watch_failures(task.get_source_object())
+        # Before the return: from a worker thread, task-failed may come at once.
+        task._asab_failure = (exc, task_id)
+    _task_return_error(task, _error_from_exception(exc))
+
+
+_watch_lock = threading.Lock()
+
+
+def _watch_failures(service):
+    """Connects the binding's logging to the service's task-failed, once.
+
+    After the handlers of the service's users: if one returns True, the
+    failure is theirs, and nothing is logged.
+    """
+    with _watch_lock:
+        if service.__dict__.get('_asab_watches_failures'):
+            return
+        service.connect_after('task-failed', _on_task_failed)
+        # Which also keeps this wrapper, and the flag, as long as the service.
+        service._asab_watches_failures = True
+
+
+def _user_traceback(exc):
+    """The traceback of exc without the binding's frames on top."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return tb if tb is not None else exc.__traceback__
+
+
+def _on_task_failed(service, task, error):
+    failure = task.__dict__.pop('_asab_failure', None)
+    if failure is None:
+        # Not an exception: the library logs it.
+        return False
+    exc, task_id = failure
+    name = task.get_name()
+    exc_info = (type(exc), exc, _user_traceback(exc))
+    extra = {'asab_task_id': task_id, 'asab_task_name': name}
+    # The library's own words for a failure, in place of its warning.
+    if task_id == 0:
+        # From another thread, schedule_threadsafe() has not returned yet.
+        logger.warning('%s failed: %s', _describe(task), error.message,
+                       exc_info=exc_info, extra=extra)
+    elif name is None:
+        logger.warning('Unnamed task (%d) failed: %s', task_id, error.message,
+                       exc_info=exc_info, extra=extra)
     else:
-        message = '%s raised an exception'
-    logger.warning(message, _describe(task), exc_info=exc)
+        logger.warning('Task “%s” (%d) failed: %s', name, task_id, error.message,
+                       exc_info=exc_info, extra=extra)
+    return True
+
+
+def _must_raise(exc):
+    """Whether exc goes on once its task has failed.
+
+    KeyboardInterrupt and SystemExit do, on the main thread. On another
+    thread, PyGObject would call Py_Exit() on it, which never returns there:
+    like a threading.Thread, the task ends and the program goes on.
+    """
+    return (not isinstance(exc, Exception) and
+            threading.current_thread() is threading.main_thread())
+
+
+def _end_with_exception(task, exc, task_id, what='raised an exception'):
+    if _fail_running(task, exc, task_id) or _is_cancellation(exc):
+        return
+    logger.warning('%s %s after it had completed its task', _describe(task), what,
+                   exc_info=(type(exc), exc, _user_traceback(exc)))
 
 
 def _check_callable(func):
@@ -213,45 +303,45 @@ def _check_callable(func):
 class _TaskFunc:
     """Runs func(task, cancellable, *args) on the service's context."""
 
-    __slots__ = ('_func', '_args', '__weakref__')
+    __slots__ = ('_func', '_args', '_id')
 
     def __init__(self, func, args):
         _check_callable(func)
         self._func = func
         self._args = args
+        self._id = 0
 
     def __call__(self, task, cancellable):
         task.__class__ = _RunningTask
         try:
             self._func(task, cancellable, *self._args)
         except BaseException as exc:
-            failed = _fail_running(task, _error_from_exception(exc))
-            if not isinstance(exc, Exception):
+            _end_with_exception(task, exc, self._id)
+            if _must_raise(exc):
                 raise
-            _log_exception(task, exc, after_completion=not failed)
 
 
 class _ThreadFunc:
     """Runs func(cancellable, *args) on a worker thread, and completes the task."""
 
-    __slots__ = ('_func', '_args', '__weakref__')
+    __slots__ = ('_func', '_args', '_id')
 
     def __init__(self, func, args):
         _check_callable(func)
         self._func = func
         self._args = args
+        self._id = 0
 
     def __call__(self, task, cancellable):
         try:
             # The result is collected and discarded, as ASAB does.
             self._func(cancellable, *self._args)
         except BaseException as exc:
-            task.return_error(_error_from_exception(exc))
-            if not isinstance(exc, Exception):
-                raise
-            _log_exception(task, exc, after_completion=False)
-        else:
-            task.return_boolean(True)
+            # SystemExit included: as in a threading.Thread, it ends the
+            # function, not the program, which never raises it here.
+            _fail(task, exc, self._id)
+            return
+        _task_return_boolean(task, True)
 
 
 @override
@@ -271,7 +361,9 @@ class TaskService(Asab.TaskService):
 
         Returns the task's id, or 0 if the service refused the task.
         """
-        return _schedule(self, name, _TaskFunc(func, args))
+        body = _TaskFunc(func, args)
+        body._id = task_id = _schedule(self, name, body)
+        return task_id
 
     def schedule_threadsafe(self, func, *args, name=None):
         """Schedules func(task, cancellable, *args) like schedule(), from any thread.
@@ -281,7 +373,9 @@ class TaskService(Asab.TaskService):
 
         Returns the task's id, or 0 if the service refused the task.
         """
-        return _schedule_threadsafe(self, name, _TaskFunc(func, args))
+        body = _TaskFunc(func, args)
+        body._id = task_id = _schedule_threadsafe(self, name, body)
+        return task_id
 
     def run_forever(self, func, *args, name=None):
         """Runs func(task, cancellable, *args) again each time its task ends.
@@ -292,17 +386,21 @@ class TaskService(Asab.TaskService):
         Returns the task's id, the same for every run, or 0 if the service
         refused the task.
         """
-        return _run_forever(self, name, _TaskFunc(func, args))
+        body = _TaskFunc(func, args)
+        body._id = task_id = _run_forever(self, name, body)
+        return task_id
 
     def schedule_in_thread(self, func, *args, name=None):
         """Runs func(cancellable, *args) on a worker thread.
 
         Its return value is the task's result, collected and discarded; an
-        exception that escapes it fails the task.
+        exception that escapes it, SystemExit included, fails the task.
 
         Returns the task's id, or 0 if the service refused the task.
         """
-        return _schedule_in_thread(self, name, _ThreadFunc(func, args))
+        body = _ThreadFunc(func, args)
+        body._id = task_id = _schedule_in_thread(self, name, body)
+        return task_id
 
 
 __all__.append('TaskService')
