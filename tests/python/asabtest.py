@@ -25,7 +25,7 @@ __all__ = [
     'Asab', 'Gio', 'GLib',
     'TIMEOUT', 'iterate_until', 'iterate_ready', 'run_until', 'is_cancelled', 'is_failed',
     'Events', 'GLibLog', 'Held', 'ends_when_cancelled', 'asab_records',
-    'no_unawaited_coroutines', 'is_closed',
+    'no_unawaited_coroutines', 'is_closed', 'StrRaises',
 ]
 
 # The bound on any wait for asynchronous work, in seconds.
@@ -186,6 +186,13 @@ def ends_when_cancelled(task, cancellable):
             task.return_boolean(True)
 
     stream.read_bytes_async(1, GLib.PRIORITY_DEFAULT, cancellable, on_read, write_fd)
+
+
+class StrRaises(Exception):
+    """An exception whose str() raises."""
+
+    def __str__(self):
+        raise RuntimeError('str() of this exception raises')
 
 
 def asab_records(caplog):

@@ -21,14 +21,18 @@ def context():
     context.pop_thread_default()
 
 
-@pytest.fixture
-def service(context):
-    """A service on the test's context, stopped at the end of the test."""
+def _service_stopped_at_the_end():
     service = Asab.TaskService()
     yield service
     # Ends what a failed test left behind, quickly, with its warnings captured.
     service.props.stop_timeout = 100
     service.stop()
+
+
+@pytest.fixture
+def service(context):
+    """A service on the test's context, stopped at the end of the test."""
+    yield from _service_stopped_at_the_end()
 
 
 @pytest.fixture
@@ -84,10 +88,7 @@ def loop(request, context):
 @pytest.fixture
 def loop_service(loop, context):
     """A service on the test's context, on which loop runs, stopped at the end of the test."""
-    service = Asab.TaskService()
-    yield service
-    service.props.stop_timeout = 100
-    service.stop()
+    yield from _service_stopped_at_the_end()
 
 
 @pytest.fixture

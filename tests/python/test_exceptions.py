@@ -11,8 +11,8 @@ import sys
 import textwrap
 import threading
 
-from asabtest import (Asab, Events, Gio, GLib, asab_records, is_cancelled, is_failed, iterate_ready,
-                      iterate_until)
+from asabtest import (Asab, Events, Gio, GLib, StrRaises, asab_records, is_cancelled, is_failed,
+                      iterate_ready, iterate_until)
 
 
 def raise_boom(task, cancellable):
@@ -267,11 +267,6 @@ def test_second_return_by_func_itself_is_still_reported():
     assert result.returncode == 0, result.stderr
     assert 'CRITICAL' in result.stderr
     assert 'g_task_return_boolean' in result.stderr
-
-
-class StrRaises(Exception):
-    def __str__(self):
-        raise RuntimeError('str() of this exception raises')
 
 
 def test_exception_whose_str_raises_still_fails_the_task(context, service, events, caplog):

@@ -11,7 +11,7 @@ import textwrap
 import threading
 import weakref
 
-from asabtest import asab_records, is_cancelled, is_failed, iterate_until, TIMEOUT
+from asabtest import StrRaises, asab_records, is_cancelled, is_failed, iterate_until, TIMEOUT
 
 
 def test_func_runs_on_a_worker_thread_with_its_arguments(context, service, events):
@@ -91,11 +91,6 @@ def test_cancel_reaches_the_worker(context, service, events, caplog):
     assert is_cancelled(events.done[0].error)
     assert events.failed == []
     assert [r for r in caplog.records if r.name == 'Asab'] == []
-
-
-class StrRaises(Exception):
-    def __str__(self):
-        raise RuntimeError('str() of this exception raises')
 
 
 def test_exception_whose_str_raises_fails_the_task(context, service, events, caplog):
