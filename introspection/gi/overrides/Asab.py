@@ -115,6 +115,7 @@ import inspect
 import logging
 import sys
 import threading
+import types
 
 from gi.module import get_introspection_module
 from gi.overrides import override
@@ -130,6 +131,9 @@ Asab = get_introspection_module('Asab')
 __all__ = []
 
 logger = logging.getLogger('Asab')
+
+# What schedule() gets when it gets nothing.
+_NOTHING = object()
 
 _schedule = Asab.TaskService.schedule
 _schedule_threadsafe = Asab.TaskService.schedule_threadsafe
@@ -357,11 +361,13 @@ class _RunningTask(Gio.Task):
     """A task that its function has, and has not returned."""
 
     def return_boolean(self, result):
-        # _tracked_return(), inline for the most common return.
-        with _completion_lock:
-            state = self.__class__
-            if state is _RunningTask:
-                self.__class__ = _ReturnedTask
+        # _tracked_return(), inline for the most common return; and without
+        # a with statement, whose look-ups cost more than the lock.
+        _completion_lock.acquire()
+        state = self.__class__
+        if state is _RunningTask:
+            self.__class__ = _ReturnedTask
+        _completion_lock.release()
         if state is _FailedTask:
             return _tracked_return(self, _task_return_boolean, (result,))
         try:
@@ -546,10 +552,14 @@ def _never_runs(result):
 
 # The task bodies, which the service calls
 
+# The bodies keep the task object they get until the service lets them go,
+# after task-done: task-done then gets the same object, rather than a new
+# one, which costs more to make.
+
 class _TaskFunc:
     """Runs func(task, cancellable, *args) on the service's context."""
 
-    __slots__ = ('_func', '_args', '_id')
+    __slots__ = ('_func', '_args', '_id', '_task')
 
     def __init__(self, func, args):
         self._func = func
@@ -557,9 +567,14 @@ class _TaskFunc:
         self._id = 0
 
     def __call__(self, task, cancellable):
+        self._task = task
         task.__class__ = _RunningTask
         try:
-            result = self._func(task, cancellable, *self._args)
+            args = self._args
+            if args:
+                result = self._func(task, cancellable, *args)
+            else:
+                result = self._func(task, cancellable)
         except BaseException as exc:
             _end_with_exception(task, exc, self._id)
             if _must_raise(exc):
@@ -576,7 +591,7 @@ class _TaskFunc:
 class _ThreadFunc:
     """Runs func(cancellable, *args) on a worker thread, and completes the task."""
 
-    __slots__ = ('_func', '_args', '_id')
+    __slots__ = ('_func', '_args', '_id', '_task')
 
     def __init__(self, func, args):
         self._func = func
@@ -584,6 +599,7 @@ class _ThreadFunc:
         self._id = 0
 
     def __call__(self, task, cancellable):
+        self._task = task
         try:
             # The result is collected and discarded, as ASAB does.
             result = self._func(cancellable, *self._args)
@@ -640,7 +656,7 @@ class _AsyncioTask:
 class _CoroutineTask(_AsyncioTask):
     """Runs a coroutine in an asyncio Task from when the service starts it."""
 
-    __slots__ = ('_coro', '_atask', '_started', '_cancel_pending')
+    __slots__ = ('_coro', '_atask', '_started', '_cancel_pending', '_task')
 
     def __init__(self, coro, loop, name):
         super().__init__(loop, name)
@@ -666,6 +682,7 @@ class _CoroutineTask(_AsyncioTask):
         self._start(task, cancellable, coro)
 
     def _start(self, task, cancellable, coro):
+        self._task = task
         self._started = False
         self._cancel_pending = False
         run = self._run(task, cancellable, coro)
@@ -782,7 +799,7 @@ class _FutureTask(_AsyncioTask):
         self._future.cancel()
 
     def _on_done(self, future):
-        task, self._task = self._task, None
+        task = self._task
         self._unwatch_cancellable()
         if future.cancelled():
             _return_cancelled(task)
@@ -805,9 +822,6 @@ def _awaitable_name(task):
 
 
 def _schedule_awaitables(service, method, tasks, name, method_name):
-    if not tasks:
-        raise TypeError('%s() needs a task: coroutines, asyncio Futures and Tasks, or a '
-                        'callback func(task, cancellable, *args)' % method_name)
     bodies = []
     try:
         for task in tasks:
@@ -850,6 +864,15 @@ def _schedule_callback(service, method, method_name, func, args, name):
     return task_id
 
 
+def _schedule_any(service, method, method_name, first, rest, name):
+    if first is _NOTHING:
+        raise TypeError('%s() needs a task: coroutines, asyncio Futures and Tasks, or a '
+                        'callback func(task, cancellable, *args)' % method_name)
+    if callable(first):
+        return _schedule_callback(service, method, method_name, first, rest, name)
+    return _schedule_awaitables(service, method, (first,) + rest, name, method_name)
+
+
 @override
 class TaskService(Asab.TaskService):
     """Runs fire-and-forget background tasks on a GLib.MainContext.
@@ -858,7 +881,7 @@ class TaskService(Asab.TaskService):
     the calling thread; ``Asab.TaskService(context=context)`` on another.
     """
 
-    def schedule(self, *tasks, name=None):
+    def schedule(self, first=_NOTHING, *rest, name=None):
         """Schedules coroutines, asyncio Futures and Tasks, or a callback.
 
         ``schedule(coro, ...)`` runs each coroutine in an asyncio Task on the
@@ -873,19 +896,15 @@ class TaskService(Asab.TaskService):
         Returns the task's id, or 0 if the service refused it; a tuple of
         ids for several tasks.
         """
-        if tasks:
-            func = tasks[0]
-            if callable(func):
-                # _schedule_callback(), inline: the busiest path.
-                code = getattr(func, '__code__', None)
-                if code is None or code.co_flags & _CODE_FLAGS_NOT_A_CALLBACK:
-                    _check_callback(func, 'schedule')
-                body = _TaskFunc(func, tasks[1:])
-                body._id = task_id = _schedule(self, name, body)
-                return task_id
-        return _schedule_awaitables(self, _schedule, tasks, name, 'schedule')
+        # A plain function first, as the callback form: the busiest path.
+        if (type(first) is types.FunctionType and
+                not first.__code__.co_flags & _CODE_FLAGS_NOT_A_CALLBACK):
+            body = _TaskFunc(first, rest)
+            body._id = task_id = _schedule(self, name, body)
+            return task_id
+        return _schedule_any(self, _schedule, 'schedule', first, rest, name)
 
-    def schedule_threadsafe(self, *tasks, name=None):
+    def schedule_threadsafe(self, first=_NOTHING, *rest, name=None):
         """Schedules like schedule(), from any thread.
 
         Tasks scheduled from one thread start in the order in which they
@@ -895,11 +914,8 @@ class TaskService(Asab.TaskService):
         Returns the task's id, or 0 if the service refused it; a tuple of
         ids for several tasks.
         """
-        if tasks and callable(tasks[0]):
-            return _schedule_callback(self, _schedule_threadsafe, 'schedule_threadsafe',
-                                      tasks[0], tasks[1:], name)
-        return _schedule_awaitables(self, _schedule_threadsafe, tasks, name,
-                                    'schedule_threadsafe')
+        return _schedule_any(self, _schedule_threadsafe, 'schedule_threadsafe', first, rest,
+                             name)
 
     def run_forever(self, *functions, name=None):
         """Runs async functions, or a callback, again each time they end.
