@@ -160,7 +160,7 @@ def main(argv):
         code = [html.unescape(TAG_RE.sub('', block)) for block in blocks]
         problems = []
         for language, needle in (('C', 'asab_task_service_schedule_full (service, "greet"'),
-                                 ('Python', "service.schedule(greet, 'world', name='greet')"),
+                                 ('Python', "service.schedule(greet('world'), nap(0.1), fail())"),
                                  ('JavaScript', "service.schedule('greet', greet);")):
             if not any(needle in block for block in code):
                 problems.append(f'no code block of overview.html shows the {language} example: {needle!r}')

@@ -4,9 +4,13 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import asyncio
+import contextlib
+import gc
 import os
 import re
 import time
+import warnings
 from collections import namedtuple
 
 import gi
@@ -19,8 +23,9 @@ import pytest  # noqa: E402
 
 __all__ = [
     'Asab', 'Gio', 'GLib',
-    'TIMEOUT', 'iterate_until', 'iterate_ready', 'is_cancelled', 'is_failed',
-    'Events', 'GLibLog', 'Held', 'ends_when_cancelled',
+    'TIMEOUT', 'iterate_until', 'iterate_ready', 'run_until', 'is_cancelled', 'is_failed',
+    'Events', 'GLibLog', 'Held', 'ends_when_cancelled', 'asab_records',
+    'no_unawaited_coroutines', 'is_closed', 'StrRaises',
 ]
 
 # The bound on any wait for asynchronous work, in seconds.
@@ -41,6 +46,49 @@ def iterate_until(context, condition, what, timeout=TIMEOUT):
             context.iteration(True)
     finally:
         wakeup.destroy()
+
+
+class _Until(GLib.Source):
+    """Stops an asyncio loop in the first iteration of its context in which condition() holds."""
+
+    def __init__(self, condition, loop):
+        super().__init__()
+        self._condition = condition
+        self._loop = loop
+
+    def prepare(self):
+        return self._condition(), -1
+
+    def check(self):
+        return self._condition()
+
+    def dispatch(self, callback, args):
+        self._loop.stop()
+        return GLib.SOURCE_CONTINUE
+
+
+def run_until(loop, condition, what, timeout=TIMEOUT):
+    """Runs the asyncio loop until condition() is true, or fails the test.
+
+    Coroutines need the loop to run, not only its context to be iterated:
+    asyncio.sleep() and others ask for the running loop.
+    """
+    deadline = time.monotonic() + timeout
+    context = loop._context
+    until = _Until(condition, loop)
+    until.attach(context)
+    # Wakes the loop up now and then, so the bound is checked.
+    wakeup = GLib.timeout_source_new(20)
+    wakeup.set_callback(lambda *args: loop.stop() or GLib.SOURCE_CONTINUE)
+    wakeup.attach(context)
+    try:
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail('timed out after %g s waiting for %s' % (timeout, what))
+            loop.run_forever()
+    finally:
+        wakeup.destroy()
+        until.destroy()
 
 
 def iterate_ready(context, limit=1000):
@@ -138,3 +186,34 @@ def ends_when_cancelled(task, cancellable):
             task.return_boolean(True)
 
     stream.read_bytes_async(1, GLib.PRIORITY_DEFAULT, cancellable, on_read, write_fd)
+
+
+class StrRaises(Exception):
+    """An exception whose str() raises."""
+
+    def __str__(self):
+        raise RuntimeError('str() of this exception raises')
+
+
+def asab_records(caplog):
+    """The records of the override's Python logger."""
+    return [record for record in caplog.records if record.name == 'Asab']
+
+
+def is_closed(coro):
+    return coro.cr_frame is None
+
+
+@contextlib.contextmanager
+def no_unawaited_coroutines():
+    """Fails the test if a coroutine is collected without having been awaited or closed.
+
+    Python warns about such a coroutine when it is collected: drop every
+    reference to the coroutines inside the with block.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        yield
+        gc.collect()
+    unawaited = [str(w.message) for w in caught if 'was never awaited' in str(w.message)]
+    assert unawaited == []

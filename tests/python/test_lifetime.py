@@ -11,7 +11,7 @@ import gc
 import logging
 import weakref
 
-from asabtest import Asab, Events, is_cancelled, iterate_until
+from asabtest import Asab, Events, Gio, is_cancelled, iterate_until
 
 
 class Argument:
@@ -144,6 +144,28 @@ def test_service_finalized_after_its_last_task(context):
 
     tasks.pop().return_boolean(True)
     iterate_until(context, lambda: events.done, 'task-done')
+    events.done.clear()
+    gc.collect()
+    assert finalized == [True]
+
+
+def test_task_given_to_func_is_a_gio_task_released_with_its_gtask(context, service, events):
+    # The binding gives the task object a class of its own, to know whether
+    # func completed the task; to GObject it stays a GTask, freed as usual.
+    seen = []
+    finalized = []
+
+    def func(task, cancellable):
+        seen.append((isinstance(task, Gio.Task), type(task).__gtype__, task.get_name()))
+        task.weak_ref(lambda: finalized.append(True))
+        task.return_boolean(True)
+
+    service.schedule(func, name='plain')
+    iterate_until(context, lambda: events.done, 'task-done')
+
+    assert seen == [(True, Gio.Task.__gtype__, 'plain')]
+    assert isinstance(events.done[0].task, Gio.Task)
+    assert finalized == []
     events.done.clear()
     gc.collect()
     assert finalized == [True]

@@ -138,7 +138,7 @@ def test_unnamed_task(context, service, events, glib_log):
 
 
 def test_func_must_be_callable(context, service, events):
-    with pytest.raises(TypeError, match='callable'):
+    with pytest.raises(TypeError, match=r'or a callback func\(task, cancellable, \*args\): got str'):
         service.schedule('not a function')
 
     assert service.props.n_queued == 0
