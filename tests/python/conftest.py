@@ -6,10 +6,27 @@
 
 import asyncio
 import importlib
+import os
+import sys
 
 import pytest
 
 from asabtest import Asab, Events, GLib, GLibLog
+
+
+def pytest_sessionstart(session):
+    """Fails at once when PyGObject loaded another copy of the override.
+
+    PyGObject looks in its own gi/overrides folder before the PYTHONPATH:
+    an override installed there would be tested instead of this tree's.
+    """
+    expected = os.environ.get('ASAB_OVERRIDES_DIR')
+    loaded = getattr(sys.modules.get('gi.overrides.Asab'), '__file__', None)
+    if expected is not None and (loaded is None or
+                                 not os.path.realpath(loaded).startswith(
+                                     os.path.realpath(expected) + os.sep)):
+        pytest.exit('the Asab override in use is %s, not the one in %s: remove the installed '
+                    'copy, or test with it' % (loaded, expected), returncode=1)
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import threading
+import time
 
-from asabtest import Held, ends_when_cancelled, is_cancelled, iterate_until
+from asabtest import Asab, GLib, Held, ends_when_cancelled, is_cancelled, iterate_until
 
 N_THREADS = 4
 N_TASKS_PER_THREAD = 50
@@ -77,3 +78,45 @@ def test_cancel_from_another_thread(context, service, events):
     assert results == [True]
     iterate_until(context, lambda: events.done, 'task-done')
     assert is_cancelled(events.done[0].error)
+
+
+def test_schedule_from_threads_on_the_default_context_loses_nothing():
+    """Threads that call schedule() on a service of the default context, while
+    a main loop runs it: every call is handed over, none is lost."""
+    context = GLib.MainContext.default()
+    service = Asab.TaskService()
+    assert service.props.context == context
+    n_threads, n_per_thread = 2, 20000
+    done = []
+    accepted = []
+    lock = threading.Lock()
+
+    service.connect('task-done', lambda service, task, error: done.append(error))
+
+    def produce():
+        ids = [service.schedule(lambda task, cancellable: task.return_boolean(True))
+               for i in range(n_per_thread)]
+        with lock:
+            accepted.extend(ids)
+
+    loop = GLib.MainLoop.new(context, False)
+    threads = [threading.Thread(target=produce) for i in range(n_threads)]
+    for thread in threads:
+        thread.start()
+
+    def check():
+        if len(done) == n_threads * n_per_thread or time.monotonic() > deadline:
+            loop.quit()
+            return GLib.SOURCE_REMOVE
+        return GLib.SOURCE_CONTINUE
+
+    deadline = time.monotonic() + 60
+    GLib.timeout_add(10, check)
+    loop.run()
+    for thread in threads:
+        thread.join()
+
+    assert len(accepted) == n_threads * n_per_thread and all(accepted)
+    assert len(set(accepted)) == len(accepted)
+    assert len(done) == n_threads * n_per_thread and not any(done)
+    assert service.props.n_running == 0 and service.props.n_queued == 0

@@ -111,6 +111,7 @@ bookkeeping.
 
 import asyncio
 import collections.abc
+import contextvars
 import inspect
 import logging
 import sys
@@ -119,7 +120,7 @@ import types
 
 from gi.module import get_introspection_module
 from gi.overrides import override
-from gi.repository import Gio, GLib
+from gi.repository import Gio, GLib, GObject
 
 try:
     from gi import events as _gi_events     # PyGObject >= 3.50
@@ -139,6 +140,13 @@ _schedule = Asab.TaskService.schedule
 _schedule_threadsafe = Asab.TaskService.schedule_threadsafe
 _schedule_in_thread = Asab.TaskService.schedule_in_thread
 _run_forever = Asab.TaskService.run_forever
+_schedule_for_object = Asab.TaskService.schedule_for_object
+_set_progress = Asab.TaskService.set_progress
+_stop = Asab.TaskService.stop
+
+# The Gio.Task of the coroutine or worker function that runs, for
+# set_progress() without one.
+_current_task = contextvars.ContextVar('asab_current_task', default=None)
 
 # Looked up once: a method of a PyGObject class costs a microsecond to
 # look up on the class.
@@ -600,6 +608,7 @@ class _ThreadFunc:
 
     def __call__(self, task, cancellable):
         self._task = task
+        token = _current_task.set(task)
         try:
             # The result is collected and discarded, as ASAB does.
             result = self._func(cancellable, *self._args)
@@ -608,6 +617,8 @@ class _ThreadFunc:
             # function, not the program, which never raises it here.
             _fail(task, exc, self._id)
             return
+        finally:
+            _current_task.reset(token)
         if result is not None and _never_runs(result):
             result.close()
             _fail(task, TypeError('the thread function returned %r, which never runs: '
@@ -715,6 +726,8 @@ class _CoroutineTask(_AsyncioTask):
 
     async def _run(self, task, cancellable, coro):
         self._started = True
+        # In the asyncio Task's own context: the coroutine's, and only its.
+        _current_task.set(task)
         try:
             if self._cancel_pending:
                 coro.close()
@@ -864,6 +877,12 @@ def _schedule_callback(service, method, method_name, func, args, name):
     return task_id
 
 
+def _schedule_for(owner):
+    def schedule_for_owner(service, name, body):
+        return _schedule_for_object(service, owner, name, body)
+    return schedule_for_owner
+
+
 def _schedule_any(service, method, method_name, first, rest, name):
     if first is _NOTHING:
         raise TypeError('%s() needs a task: coroutines, asyncio Futures and Tasks, or a '
@@ -881,7 +900,7 @@ class TaskService(Asab.TaskService):
     the calling thread; ``Asab.TaskService(context=context)`` on another.
     """
 
-    def schedule(self, first=_NOTHING, *rest, name=None):
+    def schedule(self, first=_NOTHING, *rest, name=None, owner=None):
         """Schedules coroutines, asyncio Futures and Tasks, or a callback.
 
         ``schedule(coro, ...)`` runs each coroutine in an asyncio Task on the
@@ -891,11 +910,17 @@ class TaskService(Asab.TaskService):
         ``task``, now or later. An exception that escapes a coroutine or func
         fails its task. ``name`` names the task in logs and in
         ``task.get_name()``; by default a coroutine's task is named after its
-        ``__qualname__``.
+        ``__qualname__``. With ``owner``, a GObject, each task is cancelled
+        when the owner is disposed or finalized (a window that closes), as
+        ``schedule_for_object()`` does; the service holds no reference to it.
 
         Returns the task's id, or 0 if the service refused it; a tuple of
         ids for several tasks.
         """
+        if owner is not None:
+            if not isinstance(owner, GObject.Object):
+                raise TypeError('owner must be a GObject.Object, not %s' % type(owner).__name__)
+            return _schedule_any(self, _schedule_for(owner), 'schedule', first, rest, name)
         # A plain function first, as the callback form: the busiest path.
         if (type(first) is types.FunctionType and
                 not first.__code__.co_flags & _CODE_FLAGS_NOT_A_CALLBACK):
@@ -967,6 +992,38 @@ class TaskService(Asab.TaskService):
             body._id = task_id = _run_forever(self, task_name, body)
             ids.append(task_id)
         return ids[0] if len(ids) == 1 else tuple(ids)
+
+    def set_progress(self, *args):
+        """set_progress(fraction, status=None), or set_progress(task, fraction, status=None).
+
+        Tells how far a task has got, for the items of get_tasks(): fraction
+        from 0 to 1, or a negative number when unknown, and what the task is
+        doing, in a few words. From a coroutine, a run of an async forever
+        function or a schedule_in_thread() function, the task is the one
+        running; a callback passes the Gio.Task it got. Callable from any
+        thread, as often as the work goes.
+        """
+        if args and isinstance(args[0], Gio.Task):
+            task, rest = args[0], args[1:]
+        else:
+            task, rest = _current_task.get(), args
+            if task is None:
+                raise RuntimeError('set_progress(fraction) without a task works in a coroutine '
+                                   'or a schedule_in_thread() function of the service; a '
+                                   'callback passes its task: set_progress(task, fraction)')
+        if not 1 <= len(rest) <= 2:
+            raise TypeError('set_progress() takes a fraction and an optional status')
+        _set_progress(self, task, rest[0], rest[1] if len(rest) == 2 else None)
+
+    def stop(self, cancellable=None):
+        """Stops the service, as stop_async() does, and waits for it.
+
+        Returns True when every task has ended; raises GLib.Error with
+        Gio.IOErrorEnum.TIMED_OUT when some were still pending after
+        stop-timeout, or Gio.IOErrorEnum.CANCELLED when cancellable ended the
+        wait (the stop goes on).
+        """
+        return _stop(self, cancellable)
 
     def schedule_in_thread(self, func, *args, name=None):
         """Runs func(cancellable, *args) on a worker thread.
