@@ -1732,6 +1732,16 @@ task_record_end (AsabTaskService *self,
       g_mutex_lock (&self->lock);
       asab_id_table_remove (&self->ids, &rec->id);
       g_mutex_unlock (&self->lock);
+
+      /* It ends for good only when it was cancelled or the service
+       * stopped, whatever its last run returned, which was reported
+       * already if it failed. */
+      if (error == NULL || !error_is_cancellation (error))
+        {
+          g_clear_error (&error);
+          if (!g_cancellable_set_error_if_cancelled (g_task_get_cancellable (rec->task), &error))
+            error = asab_task_error_stopped ();
+        }
     }
 
   task_record_set_state (self, rec, TASK_STATE_NONE);

@@ -219,6 +219,17 @@ test_forever_back_off_cap_and_reset (Fixture       *f,
 }
 
 static void
+stopped_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  gboolean *stopped = user_data;
+
+  g_assert_true (asab_task_service_stop_finish (ASAB_TASK_SERVICE (object), result, NULL));
+  *stopped = TRUE;
+}
+
+static void
 test_forever_stop (Fixture       *f,
                    gconstpointer  data)
 {
@@ -230,6 +241,49 @@ test_forever_stop (Fixture       *f,
   g_assert_cmpuint (f->n_destroyed, ==, 1);
   g_assert_cmpuint (f->n_called, ==, 1);
   g_assert_cmpuint (test_captured_count (G_LOG_LEVEL_WARNING), ==, 0);
+}
+
+typedef struct
+{
+  Fixture *f;
+  GTask *held;
+  gboolean stopped;
+} RunThenStop;
+
+/* In a source of the context: the run completes at once, and the stop
+ * comes before the service has seen the run end. */
+static gboolean
+complete_run_then_stop (gpointer data)
+{
+  RunThenStop *rs = data;
+
+  g_task_return_boolean (rs->held, TRUE);
+  g_clear_object (&rs->held);
+  asab_task_service_stop_async (rs->f->service, NULL, stopped_cb, &rs->stopped);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The last run completed, and the service stopped before it restarted the
+ * task: the task still ends cancelled, as a stopped forever task does. */
+static void
+test_forever_stop_after_a_run (Fixture       *f,
+                               gconstpointer  data)
+{
+  RunThenStop rs = { f, NULL, FALSE };
+  GSource *idle;
+
+  asab_task_service_run_forever (f->service, "watcher", hold_task, &rs.held, NULL);
+  test_iterate_until (f->context, rs.held != NULL);
+
+  idle = g_idle_source_new ();
+  g_source_set_callback (idle, complete_run_then_stop, &rs, NULL);
+  g_source_attach (idle, f->context);
+  g_source_unref (idle);
+  test_iterate_until (f->context, rs.stopped);
+
+  g_assert_cmpuint (f->n_done, ==, 1);
+  g_assert_cmpuint (f->n_done_cancelled, ==, 1);
 }
 
 int
@@ -251,6 +305,8 @@ main (int   argc,
               fixture_setup, test_forever_back_off_cap_and_reset, fixture_teardown);
   g_test_add ("/task-service/forever/stop", Fixture, NULL,
               fixture_setup, test_forever_stop, fixture_teardown);
+  g_test_add ("/task-service/forever/stop-after-a-run", Fixture, NULL,
+              fixture_setup, test_forever_stop_after_a_run, fixture_teardown);
 
   return g_test_run ();
 }
