@@ -1917,7 +1917,8 @@ service_next_delayed (AsabTaskService *self,
  * failing is not logged more than once every 2 s.
  * [method@Asab.TaskService.cancel] with the returned id, or
  * [method@Asab.TaskService.stop_async], ends it for good;
- * [signal@Asab.TaskService::task-done] is emitted then, once.
+ * [signal@Asab.TaskService::task-done] is emitted then, once, with a
+ * %G_IO_ERROR_CANCELLED error, whatever the last run returned.
  *
  * Returns: the id of the task, the same for every run, or 0 if it was
  *   refused
