@@ -84,8 +84,10 @@
  * context's thread, handing it over from another thread, starting it and
  * ending it, restarting a forever task, tracking a GTask or GSource given
  * to the service, the service's own lifetime, the dispatch loop that moves
- * tasks along, and stopping. Each section ends with the public functions
- * that it implements. docs/internals.md describes the states, the queues,
+ * tasks along, and stopping; then what shows tasks to the application (the
+ * task list, progress, tasks tied to an object), which hooks into the rest
+ * only when asked for. Each section ends with the public functions that it
+ * implements. docs/internals.md describes the states, the queues,
  * the lock and the words used here:
  *
  * - complete: a task's GTask is completed, by g_task_return_*(), whoever
@@ -2173,453 +2175,6 @@ asab_task_service_schedule_source (AsabTaskService *self,
 }
 
 /* ----------------------------------------------------------------------
- * Showing tasks: the task list, progress, tasks tied to an object
- *
- * Until get_tasks() is first called the service keeps no list, and each of
- * these hooks costs a test of a pointer. Then every task that has joined
- * the service's queues has an AsabTaskInfo in the list, changed on the
- * context's thread only. set_progress() may come from any thread: it
- * leaves the values under the lock, and the dispatcher applies them once
- * per iteration. A task tied to an object is cancelled by a weak
- * reference's notify, which runs where the object is disposed.
- */
-
-/* What set_progress() finds on a GTask: the task it belongs to. */
-typedef struct
-{
-  AsabTaskService *service;
-  guint64 id;
-} GTaskMapping;
-
-static AsabTaskKind
-task_kind_public (TaskKind kind)
-{
-  switch (kind)
-    {
-    case TASK_KIND_FUNC:
-      return ASAB_TASK_KIND_FUNCTION;
-    case TASK_KIND_THREAD:
-      return ASAB_TASK_KIND_IN_THREAD;
-    case TASK_KIND_FOREVER:
-      return ASAB_TASK_KIND_FOREVER;
-    case TASK_KIND_GTASK:
-      return ASAB_TASK_KIND_GTASK;
-    case TASK_KIND_SOURCE:
-      return ASAB_TASK_KIND_GSOURCE;
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-static void
-task_record_map_gtask (AsabTaskService *self,
-                       TaskRecord      *rec)
-{
-  GTaskMapping *mapping;
-
-  if (G_LIKELY (self->list == NULL) || rec->task == NULL || rec->id == 0 ||
-      g_object_get_qdata (G_OBJECT (rec->task), gtask_id_quark) != NULL)
-    return;
-
-  mapping = g_new (GTaskMapping, 1);
-  mapping->service = self;
-  mapping->id = rec->id;
-  g_object_set_qdata_full (G_OBJECT (rec->task), gtask_id_quark, mapping, g_free);
-}
-
-/* Gives a task that joined the service its item, at the end of the list. */
-static void
-task_record_show (AsabTaskService *self,
-                  TaskRecord      *rec)
-{
-  AsabTaskInfo *info;
-  AsabTaskState state = rec->started ? ASAB_TASK_STATE_RUNNING : ASAB_TASK_STATE_QUEUED;
-  gboolean cancelled;
-
-  if (G_LIKELY (self->list == NULL) || rec->info != NULL)
-    return;
-
-  g_mutex_lock (&self->lock);
-  cancelled = rec->cancel_requested;
-  g_mutex_unlock (&self->lock);
-
-  info = asab_task_info_new (rec->id, task_record_describe (rec),
-                             task_kind_public (rec->kind),
-                             cancelled ? ASAB_TASK_STATE_CANCELLING : state);
-  if (rec->started)
-    asab_task_info_set_started_at (info, rec->kind == TASK_KIND_FOREVER ?
-                                   task_record_forever (rec)->time : g_get_monotonic_time ());
-
-  /* set_progress() reads it under the lock. */
-  g_mutex_lock (&self->lock);
-  rec->info = info;
-  g_mutex_unlock (&self->lock);
-
-  asab_task_list_append (self->list, info);
-  task_record_map_gtask (self, rec);
-}
-
-static void
-task_record_show_started (AsabTaskService *self,
-                          TaskRecord      *rec)
-{
-  if (asab_task_info_get_state (rec->info) == ASAB_TASK_STATE_QUEUED)
-    asab_task_info_set_state (rec->info, ASAB_TASK_STATE_RUNNING);
-  asab_task_info_set_started_at (rec->info, g_get_monotonic_time ());
-}
-
-static void
-task_record_show_cancelling (TaskRecord *rec)
-{
-  asab_task_info_set_state (rec->info, ASAB_TASK_STATE_CANCELLING);
-}
-
-/* Takes a task's item out of the list, right before its task-done. */
-static void
-task_record_hide (AsabTaskService *self,
-                  TaskRecord      *rec)
-{
-  g_autofree char *status = NULL;
-  double progress = -1.0;
-  gboolean pending;
-  AsabTaskInfo *info;
-
-  /* What the task said last is shown before it goes. */
-  g_mutex_lock (&self->lock);
-  pending = asab_task_info_take_pending_if_any (rec->info, &progress, &status);
-  g_mutex_unlock (&self->lock);
-  if (pending)
-    asab_task_info_set_progress (rec->info, progress, status);
-
-  asab_task_list_remove (self->list, rec->info);
-
-  g_mutex_lock (&self->lock);
-  info = g_steal_pointer (&rec->info);
-  g_mutex_unlock (&self->lock);
-
-  g_object_unref (info);
-}
-
-static void
-collect_shown_record (gpointer item,
-                      gpointer user_data)
-{
-  TaskRecord *rec = item;
-
-  /* What is handed over joins the list when it is taken. */
-  if (rec->state != TASK_STATE_HANDED_OVER && rec->state != TASK_STATE_RECEIVED)
-    g_ptr_array_add (user_data, rec);
-}
-
-static int
-compare_record_ids (gconstpointer a,
-                    gconstpointer b)
-{
-  guint64 id_a = (*(TaskRecord **) a)->id;
-  guint64 id_b = (*(TaskRecord **) b)->id;
-
-  return id_a < id_b ? -1 : id_a > id_b;
-}
-
-/* Fills the list that get_tasks() made with the live tasks, in the order
- * they were accepted. */
-static void
-service_show_tasks (AsabTaskService *self)
-{
-  g_autoptr(GPtrArray) recs = g_ptr_array_new ();
-
-  g_mutex_lock (&self->lock);
-  self->list = g_object_ref (self->task_list);
-  asab_id_table_foreach (&self->ids, collect_shown_record, recs);
-  g_mutex_unlock (&self->lock);
-
-  g_ptr_array_sort (recs, compare_record_ids);
-  for (guint i = 0; i < recs->len; i++)
-    task_record_show (self, g_ptr_array_index (recs, i));
-}
-
-/* Applies what set_progress() left, once for each task whatever the number
- * of calls since the last time. */
-static void
-service_show_progress (AsabTaskService *self,
-                       GArray          *ids)
-{
-  for (guint i = 0; i < ids->len; i++)
-    {
-      g_autoptr(AsabTaskInfo) info = NULL;
-      g_autofree char *status = NULL;
-      double progress = -1.0;
-      TaskRecord *rec;
-
-      g_mutex_lock (&self->lock);
-      rec = asab_id_table_lookup (&self->ids, g_array_index (ids, guint64, i));
-      if (rec != NULL && rec->info != NULL)
-        {
-          info = g_object_ref (rec->info);
-          asab_task_info_take_pending (info, &progress, &status);
-        }
-      g_mutex_unlock (&self->lock);
-
-      if (info != NULL)
-        asab_task_info_set_progress (info, progress, status);
-    }
-}
-
-/* The owner of a task given to schedule_for_object(): the record holds a
- * reference, and so does the weak reference on the owner while it is
- * there. */
-typedef struct _OwnerWatch
-{
-  gatomicrefcount ref_count;
-  GWeakRef service;
-  GObject *owner;
-  /* The task's id, once it has one. */
-  atomic_uint_least64_t id;
-  /* Atomic: the weak reference is there. Whoever clears it (the notify, or
-   * the task's end) drops the weak reference's share. */
-  int watching;
-} OwnerWatch;
-
-static OwnerWatch *
-owner_watch_new (AsabTaskService *service,
-                 GObject         *owner)
-{
-  OwnerWatch *watch = g_new0 (OwnerWatch, 1);
-
-  g_atomic_ref_count_init (&watch->ref_count);
-  g_weak_ref_init (&watch->service, service);
-  watch->owner = owner;
-
-  return watch;
-}
-
-static OwnerWatch *
-owner_watch_ref (OwnerWatch *watch)
-{
-  g_atomic_ref_count_inc (&watch->ref_count);
-
-  return watch;
-}
-
-static void
-owner_watch_unref (OwnerWatch *watch)
-{
-  if (g_atomic_ref_count_dec (&watch->ref_count))
-    {
-      g_weak_ref_clear (&watch->service);
-      g_free (watch);
-    }
-}
-
-static void
-owner_disposed_cb (gpointer  data,
-                   GObject  *where_the_object_was)
-{
-  OwnerWatch *watch = data;
-
-  if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
-    {
-      g_autoptr(AsabTaskService) service = g_weak_ref_get (&watch->service);
-
-      if (service != NULL)
-        asab_task_service_cancel (service, atomic_load (&watch->id));
-    }
-
-  owner_watch_unref (watch);
-}
-
-/* The task has ended: the owner, if it is still there, is not watched any
- * more. */
-static void
-task_record_unwatch_owner (TaskRecord *rec)
-{
-  OwnerWatch *watch = g_steal_pointer (&rec->watch);
-
-  if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
-    {
-      g_object_weak_unref (watch->owner, owner_disposed_cb, watch);
-      owner_watch_unref (watch);
-    }
-
-  owner_watch_unref (watch);
-}
-
-/**
- * asab_task_service_get_tasks:
- * @self: a task service
- *
- * Gets a live list of the service's tasks, to show them: one
- * [class@Asab.TaskInfo] for each task that is queued or running, in the
- * order in which they joined the service.
- *
- * An item is added when its task is accepted (a task scheduled from
- * another thread, when the service's context has taken it) and removed
- * right before its [signal@Asab.TaskService::task-done]; a forever task is
- * one item for its whole life. The list and its items change on the
- * service's context only, where `items-changed` and the items'
- * notifications are emitted.
- *
- * Until the first call the service keeps no list and does no work for one;
- * from then on it keeps the list up to date for as long as it lives, and
- * every call returns the same list. Called from a thread that does not
- * hold the context, it returns the list at once, empty, and the context
- * fills it.
- *
- * Returns: (transfer full): a [iface@Gio.ListModel] of
- *   [class@Asab.TaskInfo]
- *
- * Since: 1.0
- */
-GListModel *
-asab_task_service_get_tasks (AsabTaskService *self)
-{
-  AsabTaskList *list;
-  gboolean acquired;
-  gboolean fill;
-
-  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), NULL);
-
-  g_mutex_lock (&self->lock);
-  fill = self->task_list == NULL;
-  if (fill)
-    self->task_list = asab_task_list_new (G_OBJECT (self));
-  list = g_object_ref (self->task_list);
-  if (fill)
-    service_wake_locked (self);
-  g_mutex_unlock (&self->lock);
-
-  /* The caller sees the tasks at once when it can. */
-  if (fill && service_enter (self, &acquired))
-    {
-      if (self->list == NULL)
-        service_show_tasks (self);
-      service_leave (self, acquired);
-    }
-
-  return G_LIST_MODEL (list);
-}
-
-/**
- * asab_task_service_set_progress:
- * @self: a task service
- * @task: the `GTask` of one of the service's tasks, as its function got it
- * @fraction: how much of its work the task has done, from 0 to 1, or a
- *   negative number when it does not know
- * @status: (nullable): what the task is doing, in a few words
- *
- * Tells how far a task has got, for the [class@Asab.TaskInfo] of
- * [method@Asab.TaskService.get_tasks].
- *
- * It may be called from any thread, a function of
- * [method@Asab.TaskService.schedule_in_thread] included, as often as the
- * work goes: the item's properties change on the service's context, at
- * most once per iteration of the context whatever the number of calls.
- * Without a task list, or once the task has ended, it does nothing.
- *
- * Since: 1.0
- */
-void
-asab_task_service_set_progress (AsabTaskService *self,
-                                GTask           *task,
-                                double           fraction,
-                                const char      *status)
-{
-  GTaskMapping *mapping;
-  TaskRecord *rec;
-
-  g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
-  g_return_if_fail (G_IS_TASK (task));
-  g_return_if_fail (fraction <= 1.0);
-
-  mapping = g_object_get_qdata (G_OBJECT (task), gtask_id_quark);
-  if (mapping == NULL)
-    return;
-  g_return_if_fail (mapping->service == self);
-
-  if (fraction < 0.0)
-    fraction = -1.0;
-
-  g_mutex_lock (&self->lock);
-  rec = asab_id_table_lookup (&self->ids, mapping->id);
-  if (rec != NULL && rec->info != NULL &&
-      !asab_task_info_set_pending (rec->info, fraction, status))
-    {
-      g_array_append_val (self->progress_ids, mapping->id);
-      service_wake_locked (self);
-    }
-  g_mutex_unlock (&self->lock);
-}
-
-/**
- * asab_task_service_schedule_for_object:
- * @self: a task service
- * @owner: the object whose life the task is tied to
- * @name: (nullable): the task's name
- * @func: (scope notified) (closure user_data) (destroy destroy): the
- *   function that runs the task
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data once the task has ended, or at
- *   once if the call is refused
- *
- * Schedules a task like [method@Asab.TaskService.schedule_full], and
- * cancels it when @owner is disposed or finalized: a window that closes, a
- * view that goes away. The service holds no reference to @owner: it
- * watches it with a weak reference, which it releases when the task ends.
- *
- * The weak reference's notify runs where @owner is disposed, and cancels
- * the task from there, as [method@Asab.TaskService.cancel] may be called
- * from any thread; dispose @owner on the thread that runs the service's
- * context, as GTK does with its widgets, so that it cannot go away while
- * the task ends.
- *
- * Returns: the id of the task, or 0 if it was refused
- *
- * Since: 1.0
- */
-guint64
-asab_task_service_schedule_for_object (AsabTaskService *self,
-                                       GObject         *owner,
-                                       const char      *name,
-                                       AsabTaskFunc     func,
-                                       gpointer         user_data,
-                                       GDestroyNotify   destroy)
-{
-  OwnerWatch *watch;
-  guint64 id;
-
-  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
-  return_refused_if_fail (G_IS_OBJECT (owner), user_data, destroy);
-  return_refused_if_fail (func != NULL, user_data, destroy);
-
-  /* Watched before the task exists, so that its end always finds the weak
-   * reference there. An owner that goes away meanwhile cancels nothing: the
-   * task is cancelled here then. */
-  watch = owner_watch_new (self, owner);
-  g_atomic_int_set (&watch->watching, TRUE);
-  g_object_weak_ref (owner, owner_disposed_cb, owner_watch_ref (watch));
-
-  id = service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy,
-                         owner_watch_ref (watch));
-  if (id == 0)
-    {
-      if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
-        {
-          g_object_weak_unref (owner, owner_disposed_cb, watch);
-          owner_watch_unref (watch);
-        }
-    }
-  else
-    {
-      atomic_store (&watch->id, id);
-      if (!g_atomic_int_get (&watch->watching))
-        asab_task_service_cancel (self, id);
-    }
-  owner_watch_unref (watch);
-
-  return id;
-}
-
-/* ----------------------------------------------------------------------
  * Lifetime and GApplication
  *
  * The service holds a reference on itself while it has live tasks, holds
@@ -3406,6 +2961,453 @@ asab_task_service_stop (AsabTaskService  *self,
     g_propagate_error (error, sync.error);
 
   return sync.ok;
+}
+
+/* ----------------------------------------------------------------------
+ * Showing tasks: the task list, progress, tasks tied to an object
+ *
+ * Until get_tasks() is first called the service keeps no list, and each of
+ * these hooks costs a test of a pointer. Then every task that has joined
+ * the service's queues has an AsabTaskInfo in the list, changed on the
+ * context's thread only. set_progress() may come from any thread: it
+ * leaves the values under the lock, and the dispatcher applies them once
+ * per iteration. A task tied to an object is cancelled by a weak
+ * reference's notify, which runs where the object is disposed.
+ */
+
+/* What set_progress() finds on a GTask: the task it belongs to. */
+typedef struct
+{
+  AsabTaskService *service;
+  guint64 id;
+} GTaskMapping;
+
+static AsabTaskKind
+task_kind_public (TaskKind kind)
+{
+  switch (kind)
+    {
+    case TASK_KIND_FUNC:
+      return ASAB_TASK_KIND_FUNCTION;
+    case TASK_KIND_THREAD:
+      return ASAB_TASK_KIND_IN_THREAD;
+    case TASK_KIND_FOREVER:
+      return ASAB_TASK_KIND_FOREVER;
+    case TASK_KIND_GTASK:
+      return ASAB_TASK_KIND_GTASK;
+    case TASK_KIND_SOURCE:
+      return ASAB_TASK_KIND_GSOURCE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+task_record_map_gtask (AsabTaskService *self,
+                       TaskRecord      *rec)
+{
+  GTaskMapping *mapping;
+
+  if (G_LIKELY (self->list == NULL) || rec->task == NULL || rec->id == 0 ||
+      g_object_get_qdata (G_OBJECT (rec->task), gtask_id_quark) != NULL)
+    return;
+
+  mapping = g_new (GTaskMapping, 1);
+  mapping->service = self;
+  mapping->id = rec->id;
+  g_object_set_qdata_full (G_OBJECT (rec->task), gtask_id_quark, mapping, g_free);
+}
+
+/* Gives a task that joined the service its item, at the end of the list. */
+static void
+task_record_show (AsabTaskService *self,
+                  TaskRecord      *rec)
+{
+  AsabTaskInfo *info;
+  AsabTaskState state = rec->started ? ASAB_TASK_STATE_RUNNING : ASAB_TASK_STATE_QUEUED;
+  gboolean cancelled;
+
+  if (G_LIKELY (self->list == NULL) || rec->info != NULL)
+    return;
+
+  g_mutex_lock (&self->lock);
+  cancelled = rec->cancel_requested;
+  g_mutex_unlock (&self->lock);
+
+  info = asab_task_info_new (rec->id, task_record_describe (rec),
+                             task_kind_public (rec->kind),
+                             cancelled ? ASAB_TASK_STATE_CANCELLING : state);
+  if (rec->started)
+    asab_task_info_set_started_at (info, rec->kind == TASK_KIND_FOREVER ?
+                                   task_record_forever (rec)->time : g_get_monotonic_time ());
+
+  /* set_progress() reads it under the lock. */
+  g_mutex_lock (&self->lock);
+  rec->info = info;
+  g_mutex_unlock (&self->lock);
+
+  asab_task_list_append (self->list, info);
+  task_record_map_gtask (self, rec);
+}
+
+static void
+task_record_show_started (AsabTaskService *self,
+                          TaskRecord      *rec)
+{
+  if (asab_task_info_get_state (rec->info) == ASAB_TASK_STATE_QUEUED)
+    asab_task_info_set_state (rec->info, ASAB_TASK_STATE_RUNNING);
+  asab_task_info_set_started_at (rec->info, g_get_monotonic_time ());
+}
+
+static void
+task_record_show_cancelling (TaskRecord *rec)
+{
+  asab_task_info_set_state (rec->info, ASAB_TASK_STATE_CANCELLING);
+}
+
+/* Takes a task's item out of the list, right before its task-done. */
+static void
+task_record_hide (AsabTaskService *self,
+                  TaskRecord      *rec)
+{
+  g_autofree char *status = NULL;
+  double progress = -1.0;
+  gboolean pending;
+  AsabTaskInfo *info;
+
+  /* What the task said last is shown before it goes. */
+  g_mutex_lock (&self->lock);
+  pending = asab_task_info_take_pending_if_any (rec->info, &progress, &status);
+  g_mutex_unlock (&self->lock);
+  if (pending)
+    asab_task_info_set_progress (rec->info, progress, status);
+
+  asab_task_list_remove (self->list, rec->info);
+
+  g_mutex_lock (&self->lock);
+  info = g_steal_pointer (&rec->info);
+  g_mutex_unlock (&self->lock);
+
+  g_object_unref (info);
+}
+
+static void
+collect_shown_record (gpointer item,
+                      gpointer user_data)
+{
+  TaskRecord *rec = item;
+
+  /* What is handed over joins the list when it is taken. */
+  if (rec->state != TASK_STATE_HANDED_OVER && rec->state != TASK_STATE_RECEIVED)
+    g_ptr_array_add (user_data, rec);
+}
+
+static int
+compare_record_ids (gconstpointer a,
+                    gconstpointer b)
+{
+  guint64 id_a = (*(TaskRecord **) a)->id;
+  guint64 id_b = (*(TaskRecord **) b)->id;
+
+  return id_a < id_b ? -1 : id_a > id_b;
+}
+
+/* Fills the list that get_tasks() made with the live tasks, in the order
+ * they were accepted. */
+static void
+service_show_tasks (AsabTaskService *self)
+{
+  g_autoptr(GPtrArray) recs = g_ptr_array_new ();
+
+  g_mutex_lock (&self->lock);
+  self->list = g_object_ref (self->task_list);
+  asab_id_table_foreach (&self->ids, collect_shown_record, recs);
+  g_mutex_unlock (&self->lock);
+
+  g_ptr_array_sort (recs, compare_record_ids);
+  for (guint i = 0; i < recs->len; i++)
+    task_record_show (self, g_ptr_array_index (recs, i));
+}
+
+/* Applies what set_progress() left, once for each task whatever the number
+ * of calls since the last time. */
+static void
+service_show_progress (AsabTaskService *self,
+                       GArray          *ids)
+{
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr(AsabTaskInfo) info = NULL;
+      g_autofree char *status = NULL;
+      double progress = -1.0;
+      TaskRecord *rec;
+
+      g_mutex_lock (&self->lock);
+      rec = asab_id_table_lookup (&self->ids, g_array_index (ids, guint64, i));
+      if (rec != NULL && rec->info != NULL)
+        {
+          info = g_object_ref (rec->info);
+          asab_task_info_take_pending (info, &progress, &status);
+        }
+      g_mutex_unlock (&self->lock);
+
+      if (info != NULL)
+        asab_task_info_set_progress (info, progress, status);
+    }
+}
+
+/* The owner of a task given to schedule_for_object(): the record holds a
+ * reference, and so does the weak reference on the owner while it is
+ * there. */
+typedef struct _OwnerWatch
+{
+  gatomicrefcount ref_count;
+  GWeakRef service;
+  GObject *owner;
+  /* The task's id, once it has one. */
+  atomic_uint_least64_t id;
+  /* Atomic: the weak reference is there. Whoever clears it (the notify, or
+   * the task's end) drops the weak reference's share. */
+  int watching;
+} OwnerWatch;
+
+static OwnerWatch *
+owner_watch_new (AsabTaskService *service,
+                 GObject         *owner)
+{
+  OwnerWatch *watch = g_new0 (OwnerWatch, 1);
+
+  g_atomic_ref_count_init (&watch->ref_count);
+  g_weak_ref_init (&watch->service, service);
+  watch->owner = owner;
+
+  return watch;
+}
+
+static OwnerWatch *
+owner_watch_ref (OwnerWatch *watch)
+{
+  g_atomic_ref_count_inc (&watch->ref_count);
+
+  return watch;
+}
+
+static void
+owner_watch_unref (OwnerWatch *watch)
+{
+  if (g_atomic_ref_count_dec (&watch->ref_count))
+    {
+      g_weak_ref_clear (&watch->service);
+      g_free (watch);
+    }
+}
+
+static void
+owner_disposed_cb (gpointer  data,
+                   GObject  *where_the_object_was)
+{
+  OwnerWatch *watch = data;
+
+  if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
+    {
+      g_autoptr(AsabTaskService) service = g_weak_ref_get (&watch->service);
+
+      if (service != NULL)
+        asab_task_service_cancel (service, atomic_load (&watch->id));
+    }
+
+  owner_watch_unref (watch);
+}
+
+/* The task has ended: the owner, if it is still there, is not watched any
+ * more. */
+static void
+task_record_unwatch_owner (TaskRecord *rec)
+{
+  OwnerWatch *watch = g_steal_pointer (&rec->watch);
+
+  if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
+    {
+      g_object_weak_unref (watch->owner, owner_disposed_cb, watch);
+      owner_watch_unref (watch);
+    }
+
+  owner_watch_unref (watch);
+}
+
+/**
+ * asab_task_service_get_tasks:
+ * @self: a task service
+ *
+ * Gets a live list of the service's tasks, to show them: one
+ * [class@Asab.TaskInfo] for each task that is queued or running, in the
+ * order in which they joined the service.
+ *
+ * An item is added when its task is accepted (a task scheduled from
+ * another thread, when the service's context has taken it) and removed
+ * right before its [signal@Asab.TaskService::task-done]; a forever task is
+ * one item for its whole life. The list and its items change on the
+ * service's context only, where `items-changed` and the items'
+ * notifications are emitted.
+ *
+ * Until the first call the service keeps no list and does no work for one;
+ * from then on it keeps the list up to date for as long as it lives, and
+ * every call returns the same list. Called from a thread that does not
+ * hold the context, it returns the list at once, empty, and the context
+ * fills it.
+ *
+ * Returns: (transfer full): a [iface@Gio.ListModel] of
+ *   [class@Asab.TaskInfo]
+ *
+ * Since: 1.0
+ */
+GListModel *
+asab_task_service_get_tasks (AsabTaskService *self)
+{
+  AsabTaskList *list;
+  gboolean acquired;
+  gboolean fill;
+
+  g_return_val_if_fail (ASAB_IS_TASK_SERVICE (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  fill = self->task_list == NULL;
+  if (fill)
+    self->task_list = asab_task_list_new (G_OBJECT (self));
+  list = g_object_ref (self->task_list);
+  if (fill)
+    service_wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  /* The caller sees the tasks at once when it can. */
+  if (fill && service_enter (self, &acquired))
+    {
+      if (self->list == NULL)
+        service_show_tasks (self);
+      service_leave (self, acquired);
+    }
+
+  return G_LIST_MODEL (list);
+}
+
+/**
+ * asab_task_service_set_progress:
+ * @self: a task service
+ * @task: the `GTask` of one of the service's tasks, as its function got it
+ * @fraction: how much of its work the task has done, from 0 to 1, or a
+ *   negative number when it does not know
+ * @status: (nullable): what the task is doing, in a few words
+ *
+ * Tells how far a task has got, for the [class@Asab.TaskInfo] of
+ * [method@Asab.TaskService.get_tasks].
+ *
+ * It may be called from any thread, a function of
+ * [method@Asab.TaskService.schedule_in_thread] included, as often as the
+ * work goes: the item's properties change on the service's context, at
+ * most once per iteration of the context whatever the number of calls.
+ * Without a task list, or once the task has ended, it does nothing.
+ *
+ * Since: 1.0
+ */
+void
+asab_task_service_set_progress (AsabTaskService *self,
+                                GTask           *task,
+                                double           fraction,
+                                const char      *status)
+{
+  GTaskMapping *mapping;
+  TaskRecord *rec;
+
+  g_return_if_fail (ASAB_IS_TASK_SERVICE (self));
+  g_return_if_fail (G_IS_TASK (task));
+  g_return_if_fail (fraction <= 1.0);
+
+  mapping = g_object_get_qdata (G_OBJECT (task), gtask_id_quark);
+  if (mapping == NULL)
+    return;
+  g_return_if_fail (mapping->service == self);
+
+  if (fraction < 0.0)
+    fraction = -1.0;
+
+  g_mutex_lock (&self->lock);
+  rec = asab_id_table_lookup (&self->ids, mapping->id);
+  if (rec != NULL && rec->info != NULL &&
+      !asab_task_info_set_pending (rec->info, fraction, status))
+    {
+      g_array_append_val (self->progress_ids, mapping->id);
+      service_wake_locked (self);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * asab_task_service_schedule_for_object:
+ * @self: a task service
+ * @owner: the object whose life the task is tied to
+ * @name: (nullable): the task's name
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   function that runs the task
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the task has ended, or at
+ *   once if the call is refused
+ *
+ * Schedules a task like [method@Asab.TaskService.schedule_full], and
+ * cancels it when @owner is disposed or finalized: a window that closes, a
+ * view that goes away. The service holds no reference to @owner: it
+ * watches it with a weak reference, which it releases when the task ends.
+ *
+ * The weak reference's notify runs where @owner is disposed, and cancels
+ * the task from there, as [method@Asab.TaskService.cancel] may be called
+ * from any thread; dispose @owner on the thread that runs the service's
+ * context, as GTK does with its widgets, so that it cannot go away while
+ * the task ends.
+ *
+ * Returns: the id of the task, or 0 if it was refused
+ *
+ * Since: 1.0
+ */
+guint64
+asab_task_service_schedule_for_object (AsabTaskService *self,
+                                       GObject         *owner,
+                                       const char      *name,
+                                       AsabTaskFunc     func,
+                                       gpointer         user_data,
+                                       GDestroyNotify   destroy)
+{
+  OwnerWatch *watch;
+  guint64 id;
+
+  return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
+  return_refused_if_fail (G_IS_OBJECT (owner), user_data, destroy);
+  return_refused_if_fail (func != NULL, user_data, destroy);
+
+  /* Watched before the task exists, so that its end always finds the weak
+   * reference there. An owner that goes away meanwhile cancels nothing: the
+   * task is cancelled here then. */
+  watch = owner_watch_new (self, owner);
+  g_atomic_int_set (&watch->watching, TRUE);
+  g_object_weak_ref (owner, owner_disposed_cb, owner_watch_ref (watch));
+
+  id = service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy,
+                         owner_watch_ref (watch));
+  if (id == 0)
+    {
+      if (g_atomic_int_compare_and_exchange (&watch->watching, TRUE, FALSE))
+        {
+          g_object_weak_unref (owner, owner_disposed_cb, watch);
+          owner_watch_unref (watch);
+        }
+    }
+  else
+    {
+      atomic_store (&watch->id, id);
+      if (!g_atomic_int_get (&watch->watching))
+        asab_task_service_cancel (self, id);
+    }
+  owner_watch_unref (watch);
+
+  return id;
 }
 
 /* ----------------------------------------------------------------------
