@@ -1386,14 +1386,14 @@ service_take_requests (AsabTaskService *self)
  * Schedules a task like [method@Asab.TaskService.schedule_full], from any
  * thread.
  *
- * From a thread that does not hold the service's context, the task is
- * handed to the context with g_main_context_invoke(); a burst of calls
- * shares one hand-off. On the thread that holds it, the call is
- * [method@Asab.TaskService.schedule_full]. Tasks scheduled from one thread
- * start in the order in which they were scheduled, whichever of the two
- * calls scheduled them. @func runs, and @destroy is called, on the
- * service's context. When the call is refused, @destroy is called at once,
- * on the calling thread.
+ * The task is handed to the context with g_main_context_invoke(), without
+ * asking which thread holds the context; a burst of calls shares one
+ * hand-off. Tasks scheduled from one thread start in the order in which
+ * they were scheduled, whichever of the two calls scheduled them: the
+ * context takes what was handed over before it queues a task of
+ * [method@Asab.TaskService.schedule_full]. @func runs, and @destroy is
+ * called, on the service's context. When the call is refused, @destroy is
+ * called at once, on the calling thread.
  *
  * Returns: the id of the task, or 0 if it was refused
  *
@@ -1406,10 +1406,18 @@ asab_task_service_schedule_threadsafe (AsabTaskService *self,
                                        gpointer         user_data,
                                        GDestroyNotify   destroy)
 {
+  AsabRefusal reason;
+
   return_refused_if_fail (ASAB_IS_TASK_SERVICE (self), user_data, destroy);
   return_refused_if_fail (func != NULL, user_data, destroy);
 
-  return service_schedule (self, TASK_KIND_FUNC, name, func, user_data, destroy, NULL);
+  /* Whoever calls it, the hand-off: asking which thread holds the context
+   * would cost the context's own lock, which its thread takes at every
+   * iteration, and gain nothing. */
+  if (service_must_refuse (self, &reason))
+    return service_refuse (self, reason, name, user_data, destroy);
+
+  return service_hand_over (self, task_record_new_func (TASK_KIND_FUNC, name, func, user_data, destroy));
 }
 
 /**
