@@ -145,8 +145,8 @@ typedef enum
 typedef enum
 {
   TASK_STATE_NONE,               /* in no queue */
-  TASK_STATE_HANDED_OVER,        /* in handed_over (locked): from another thread */
-  TASK_STATE_RECEIVED,           /* in received (locked): waits to be taken */
+  TASK_STATE_HANDED_OVER,        /* in handed_over or received (locked): from
+                                  * another thread, waits to be taken */
   TASK_STATE_QUEUED,             /* in queued: waits for its turn; primed or not */
   TASK_STATE_DELAYED,            /* in delayed: a forever task waits out its back-off */
   TASK_STATE_IN_FUNC,            /* in in_func: its function is on the stack */
@@ -517,7 +517,6 @@ service_queue_for_state (AsabTaskService *self,
       return &self->in_func;
     case TASK_STATE_NONE:
     case TASK_STATE_HANDED_OVER:
-    case TASK_STATE_RECEIVED:
     case TASK_STATE_COMPLETING:
     case TASK_STATE_ENDING:
     case TASK_STATE_COMPLETED_IN_FUNC:
@@ -574,6 +573,39 @@ task_record_set_state (AsabTaskService *self,
     }
 
   rec->state = state;
+}
+
+/* Moves every link of @src to the end of @dest, in O(1). */
+static void
+queue_splice_tail (GQueue *dest,
+                   GQueue *src)
+{
+  if (src->head == NULL)
+    return;
+
+  if (dest->tail != NULL)
+    {
+      dest->tail->next = src->head;
+      src->head->prev = dest->tail;
+    }
+  else
+    dest->head = src->head;
+
+  dest->tail = src->tail;
+  dest->length += src->length;
+  g_queue_init (src);
+}
+
+/* What task_record_set_state (QUEUED) does for each of @records, which
+ * come from the hand-off with no GTask yet: they join the queue in one go.
+ * Leaves @records empty. */
+static void
+task_records_queue (AsabTaskService *self,
+                    GQueue          *records)
+{
+  for (GList *l = records->head; l != NULL; l = l->next)
+    ((TaskRecord *) l->data)->state = TASK_STATE_QUEUED;
+  queue_splice_tail (&self->queued, records);
 }
 
 /* Makes a record; @name is kept in it when given, for a GTask to come. */
@@ -1119,26 +1151,6 @@ asab_task_service_schedule_full (AsabTaskService *self,
  * own queues, in order. cancel() is a request of the same kind.
  */
 
-static void
-queue_splice_tail (GQueue *dest,
-                   GQueue *src)
-{
-  if (src->head == NULL)
-    return;
-
-  if (dest->tail != NULL)
-    {
-      dest->tail->next = src->head;
-      src->head->prev = dest->tail;
-    }
-  else
-    dest->head = src->head;
-
-  dest->tail = src->tail;
-  dest->length += src->length;
-  g_queue_init (src);
-}
-
 /* Receives what other threads handed over, for the dispatcher to take. It
  * runs on whichever thread holds the context, which may be the thread that
  * scheduled, for a moment: it never runs a task, nor touches what belongs
@@ -1151,8 +1163,6 @@ service_receive_hand_overs (AsabTaskService *self)
   self->hand_over_pending = FALSE;
   if (self->handed_over.length > 0)
     {
-      for (GList *l = self->handed_over.head; l != NULL; l = l->next)
-        task_record_set_state (self, l->data, TASK_STATE_RECEIVED);
       queue_splice_tail (&self->received, &self->handed_over);
       service_wake_locked (self);
     }
@@ -1232,6 +1242,7 @@ service_take_received (AsabTaskService *self)
 {
   GQueue received = G_QUEUE_INIT;
   g_autoptr(GPtrArray) cancelled = NULL;
+  guint n_started = 0;
   GList *link;
 
   /* The hand-off may run on a thread that holds the context for a moment
@@ -1240,12 +1251,11 @@ service_take_received (AsabTaskService *self)
   g_mutex_lock (&self->lock);
   received = self->received;
   g_queue_init (&self->received);
-  counter_add (&self->n_handed_over, -(int) received.length);
   for (GList *l = received.head; l != NULL; l = l->next)
     {
       TaskRecord *rec = l->data;
 
-      counter_add (rec->started ? &self->n_running : &self->n_queued, 1);
+      n_started += rec->started;
       if (rec->cancel_requested && !rec->started)
         {
           if (cancelled == NULL)
@@ -1253,7 +1263,15 @@ service_take_received (AsabTaskService *self)
           g_ptr_array_add (cancelled, rec);
         }
     }
+  counter_add (&self->n_handed_over, -(int) received.length);
+  counter_add (&self->n_running, n_started);
+  counter_add (&self->n_queued, received.length - n_started);
   g_mutex_unlock (&self->lock);
+
+  /* Most often only tasks to run, and nothing to show: they join the
+   * queue in one go. */
+  if (n_started == 0 && G_LIKELY (self->list == NULL))
+    task_records_queue (self, &received);
 
   while ((link = g_queue_pop_head_link (&received)) != NULL)
     {
@@ -3106,7 +3124,7 @@ collect_shown_record (gpointer item,
   TaskRecord *rec = item;
 
   /* What is handed over joins the list when it is taken. */
-  if (rec->state != TASK_STATE_HANDED_OVER && rec->state != TASK_STATE_RECEIVED)
+  if (rec->state != TASK_STATE_HANDED_OVER)
     g_ptr_array_add (user_data, rec);
 }
 
