@@ -361,7 +361,7 @@ service_task_done_cb (AsabTaskService *service,
 }
 
 static guint
-service_n_live (AsabTaskService *service)
+run_n_live (AsabTaskService *service)
 {
   return asab_task_service_get_n_running (service) + asab_task_service_get_n_queued (service);
 }
@@ -406,7 +406,7 @@ measure_service (guint     n,
     }
   else
     {
-      while (service_n_live (run.service) > 0)
+      while (run_n_live (run.service) > 0)
         g_main_context_iteration (run.context, TRUE);
     }
   end = now_ns ();
@@ -682,7 +682,7 @@ release_held (AsabTaskService *service,
   GMainContext *context = asab_task_service_get_context (service);
 
   attach_idle (context, release_held_cb, held);
-  while (held->len > 0 || service_n_live (service) > 0)
+  while (held->len > 0 || run_n_live (service) > 0)
     g_main_context_iteration (context, TRUE);
 }
 
@@ -1168,7 +1168,7 @@ measure_forever (ForeverMode    mode,
   if (service != NULL)
     {
       asab_task_service_cancel (service, id);
-      while (service_n_live (service) > 0)
+      while (run_n_live (service) > 0)
         g_main_context_iteration (context, TRUE);
       g_object_unref (service);
     }
@@ -1287,7 +1287,7 @@ is_warmup (guint rep)
 typedef struct
 {
   GArray *service;          /* counted by task-done */
-  GArray *service_n_live;   /* counted by n-running + n-queued reaching 0 */
+  GArray *run_n_live;   /* counted by n-running + n-queued reaching 0 */
   GArray *service_mc;       /* max-concurrent 64 */
   GArray *full;
   GArray *idle_each;
@@ -1298,7 +1298,7 @@ static void
 throughput_rates_init (ThroughputRates *rates)
 {
   rates->service = g_array_new (FALSE, FALSE, sizeof (double));
-  rates->service_n_live = g_array_new (FALSE, FALSE, sizeof (double));
+  rates->run_n_live = g_array_new (FALSE, FALSE, sizeof (double));
   rates->service_mc = g_array_new (FALSE, FALSE, sizeof (double));
   rates->full = g_array_new (FALSE, FALSE, sizeof (double));
   rates->idle_each = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1309,7 +1309,7 @@ static void
 throughput_rates_clear (ThroughputRates *rates)
 {
   g_array_unref (rates->service);
-  g_array_unref (rates->service_n_live);
+  g_array_unref (rates->run_n_live);
   g_array_unref (rates->service_mc);
   g_array_unref (rates->full);
   g_array_unref (rates->idle_each);
@@ -1408,7 +1408,7 @@ run_throughput_pattern (guint            window,
       append_seconds_as_rate (rates->idle_each, n, seconds[MEASURE_IDLE_EACH]);
       append_seconds_as_rate (rates->bare, n, seconds[MEASURE_BARE]);
       if (window == n)
-        append_seconds_as_rate (rates->service_n_live, n, seconds[MEASURE_N_LIVE]);
+        append_seconds_as_rate (rates->run_n_live, n, seconds[MEASURE_N_LIVE]);
       if (with_mc)
         append_seconds_as_rate (rates->service_mc, n, seconds[MEASURE_MC]);
     }
@@ -1433,7 +1433,7 @@ report_throughput (const char      *pattern,
                  median (rates->bare), 0, "tasks");
   if (upfront)
     add_ratio_row (workload, "service, no handler, until n-running + n-queued = 0",
-                   median (rates->service_n_live),
+                   median (rates->run_n_live),
                    "service counted by task-done", service, 0, "tasks");
 }
 

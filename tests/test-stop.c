@@ -685,6 +685,60 @@ test_stop_from_other_thread (Fixture       *f,
   g_assert_cmpuint (f->n_done_cancelled, ==, 4);
 }
 
+/* Another thread stops the service while this one, which holds the
+ * context, schedules: each call is accepted, and then ends, or is refused,
+ * and nothing is read without the lock that another thread writes. */
+typedef struct
+{
+  AsabTaskService *service;
+  int go;
+} ConcurrentStopper;
+
+static gpointer
+stop_when_told (gpointer data)
+{
+  ConcurrentStopper *stopper = data;
+
+  while (!g_atomic_int_get (&stopper->go))
+    g_thread_yield ();
+  asab_task_service_stop_async (stopper->service, NULL, NULL, NULL);
+
+  return NULL;
+}
+
+static void
+test_stop_while_scheduling (Fixture       *f,
+                            gconstpointer  data)
+{
+  ConcurrentStopper stopper = { f->service, 0 };
+  GThread *thread = g_thread_new ("stopper", stop_when_told, &stopper);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  guint n_accepted = 0, n_calls = 0;
+
+  /* Scheduling on, until the other thread's stop shows. */
+  f->forget_tasks = TRUE;
+  g_atomic_int_set (&stopper.go, 1);
+  while (g_get_monotonic_time () < deadline)
+    {
+      n_calls++;
+      if (asab_task_service_schedule_full (f->service, NULL, complete_now, f, count_destroy) == 0)
+        break;
+      n_accepted++;
+    }
+  g_thread_join (thread);
+  g_test_message ("%u accepted before the stop showed", n_accepted);
+  g_assert_cmpuint (n_calls, ==, n_accepted + 1);
+
+  /* From then on, every call is refused; what was accepted ends once. */
+  for (guint i = 0; i < 100; i++)
+    g_assert_cmpuint (asab_task_service_schedule_full (f->service, NULL, complete_now, f, count_destroy), ==, 0);
+  test_iterate_until (f->context, f->n_done == n_accepted);
+  g_assert_cmpuint (f->n_destroyed, ==, n_calls + 100);
+  g_assert_cmpuint (asab_task_service_get_n_running (f->service) +
+                    asab_task_service_get_n_queued (f->service), ==, 0);
+  test_capture_logs_clear ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -728,6 +782,8 @@ main (int   argc,
               fixture_setup, test_stop_from_other_thread, fixture_teardown);
   g_test_add ("/task-service/stop/from-other-thread-timeout", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_stop_from_other_thread, fixture_teardown);
+  g_test_add ("/task-service/stop/while-scheduling", Fixture, NULL,
+              fixture_setup, test_stop_while_scheduling, fixture_teardown);
 
   return g_test_run ();
 }
